@@ -1,0 +1,54 @@
+# Two commands on a fresh Debian machine: `make plan` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+BUILD  ?= phase2
+
+# Debian packages the test suite drives for real (see README "Tests").
+APT_PACKAGES := nftables iproute2 openssh-server openssh-client podman runc debootstrap \
+	ibsim-utils opensm infiniband-diags chromium chromium-driver poppler-utils ktls-utils
+
+.PHONY: plan test venv venv-dev apt lint typecheck bench clean
+
+$(BIN)/rscctl: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/rscctl
+venv-dev: $(VENV)/.dev
+
+plan: venv
+	$(BIN)/rscctl plan $(BUILD)
+
+# Installs the Debian packages only when run as root and only those missing.
+apt:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "apt: installing $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	else echo "apt: not root, system packages not installed (tests needing them will skip)"; fi
+
+test: venv-dev apt
+	$(BIN)/ruff check rscctl tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: venv-dev
+	$(BIN)/ruff check rscctl tests benchmarks
+	$(BIN)/mypy
+
+bench: venv-dev
+	$(BIN)/python benchmarks/plan_bench.py
+
+clean:
+	rm -rf $(VENV) out .lab
