@@ -1,0 +1,53 @@
+"""The thin shell: parse arguments, call one core function, print, map errors to exit codes.
+
+Exit codes: 0 ok, 1 a check failed, 2 bad input or a missing tool. Sub-apps (export, verify,
+lab, ...) live in their own modules and are added here.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from rscctl.cli.common import console, err_console
+from rscctl.cli.plan_cmd import register as register_plan
+from rscctl.errors import EXIT_BAD_INPUT, CheckFailed, RscctlError
+
+app = typer.Typer(
+    name="rscctl",
+    help="Plan, export, apply and verify an AI research supercluster from its declaration.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+register_plan(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: never a traceback for a user's mistake."""
+    try:
+        app(args=argv, prog_name="rscctl", standalone_mode=False)
+    except CheckFailed as exc:
+        for f in exc.findings:
+            err_console.print(f"[red]check failed[/red] {f}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except RscctlError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return EXIT_BAD_INPUT
+    except click.ClickException as exc:
+        exc.show(file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+__all__ = ["app", "console", "main"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""A build declaration: the compute fabric, the floor plan and (in later modules) the rest.
+
+Each validator checks one rule and says how to fix it, naming fields as the user writes them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+
+from rscctl.declare.catalog import Catalog, HardwareModel, Strict
+
+RackKind = Literal["gpu", "network", "spine", "storage", "management"]
+
+
+class Naming(Strict):
+    """Name patterns; names come from position (SU, slot, rail) so growth keeps them."""
+
+    node: str = "dgx{n:04d}"
+    leaf: str = "leaf-s{su:03d}-r{rail}"
+    spine: str = "spine{n:02d}"
+
+
+class ComputeFabric(Strict):
+    """The rail-optimized, non-blocking two-level Clos of the GPU nodes."""
+
+    node_model: str
+    gpu_nodes: PositiveInt
+    gpus: PositiveInt
+    scalable_units: PositiveInt
+    nodes_per_su: PositiveInt = 20
+    nodes_per_rack: PositiveInt = 2
+    leaf_model: str
+    spine_model: str
+    spines: PositiveInt
+    max_sus: PositiveInt = Field(
+        description="SU slots whose spine ports are reserved now, so growth only adds cables"
+    )
+    cable_class: str = "hdr"
+
+
+class RackGroup(Strict):
+    """`count` racks of one kind from position `at` of a row."""
+
+    at: PositiveInt
+    count: PositiveInt = 1
+    kind: RackKind
+    su: PositiveInt | None = None
+
+
+class Row(Strict):
+    """A row of racks; `sus` lays out one pod (see floorplan.pod_layout) per SU, in order."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]+$")
+    y: float = Field(description="row position, in row pitches from the hall origin")
+    sus: tuple[PositiveInt, ...] = ()
+    racks: tuple[RackGroup, ...] = ()
+    first_position: PositiveInt = 1
+
+
+class Hall(Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]+$")
+    origin_m: tuple[float, float] = (0.0, 0.0)
+    rows: tuple[Row, ...] = Field(min_length=1)
+
+
+class Route(Strict):
+    """Cable-tray route rule: up from the device to an overhead tray, Manhattan, down, slack."""
+
+    tray_height_m: PositiveFloat = 2.6
+    ru_height_m: PositiveFloat = 0.04445
+    slack_m: NonNegativeFloat = 1.5
+    same_rack_slack_m: NonNegativeFloat = 0.5
+
+
+class FloorPlan(Strict):
+    rack_units: PositiveInt = 48
+    rack_power_kw: PositiveFloat = 30.0
+    rack_width_m: PositiveFloat = 0.6
+    row_pitch_m: PositiveFloat = 2.4
+    pod_layout: tuple[Literal["gpu", "network"], ...] = Field(min_length=1)
+    route: Route = Route()
+    halls: tuple[Hall, ...] = Field(min_length=1)
+
+
+class Build(Strict):
+    """A whole build, with `extends` already resolved and its catalog attached."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    catalog: Catalog
+    naming: Naming = Naming()
+    compute: ComputeFabric
+    floorplan: FloorPlan
+
+    # -- derived facts, used by validators and the planner ---------------------------------
+
+    def model(self, name: str) -> HardwareModel:
+        return self.catalog.models[name]
+
+    @property
+    def rails(self) -> int:
+        return len(self.model(self.compute.node_model).ports_of("compute"))
+
+    @property
+    def uplinks_per_leaf(self) -> int:
+        """1:1: a leaf sends up as many links as it has node ports."""
+        return self.compute.nodes_per_su
+
+    @property
+    def links_per_spine(self) -> int:
+        return self.uplinks_per_leaf // self.compute.spines
+
+    # -- validators, one rule each ----------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _models_known(self) -> Build:
+        """Every model named in compute is in the catalog and of the right kind."""
+        c = self.compute
+        wanted = {
+            "compute.node_model": (c.node_model, {"gpu-node"}),
+            "compute.leaf_model": (c.leaf_model, {"switch"}),
+            "compute.spine_model": (c.spine_model, {"switch", "director"}),
+        }
+        for field, (name, kinds) in wanted.items():
+            if name not in self.catalog.models:
+                known = ", ".join(sorted(self.catalog.models))
+                raise ValueError(f"{field}: unknown model {name!r}; use one of: {known}")
+            if self.catalog.models[name].kind not in kinds:
+                raise ValueError(
+                    f"{field}: {name!r} is a {self.catalog.models[name].kind}, "
+                    f"not a {' or '.join(sorted(kinds))}"
+                )
+        if not any(f.cable_class == c.cable_class for f in self.catalog.cables):
+            raise ValueError(
+                f"compute.cable_class: no cable of class {c.cable_class!r} in the catalog"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _gpus_match(self) -> Build:
+        """Declared GPUs = nodes x GPUs per node."""
+        c = self.compute
+        per = self.model(c.node_model).gpus
+        if c.gpus != c.gpu_nodes * per:
+            raise ValueError(
+                f"compute.gpus={c.gpus} but {c.gpu_nodes} nodes x {per} GPUs = "
+                f"{c.gpu_nodes * per}; set compute.gpus to {c.gpu_nodes * per}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _nodes_fill_sus(self) -> Build:
+        """The nodes fit the declared SUs, and only the last SU may be partial."""
+        c = self.compute
+        lo, hi = (c.scalable_units - 1) * c.nodes_per_su + 1, c.scalable_units * c.nodes_per_su
+        if not lo <= c.gpu_nodes <= hi:
+            need = -(-c.gpu_nodes // c.nodes_per_su)
+            raise ValueError(
+                f"compute.gpu_nodes={c.gpu_nodes} does not fit {c.scalable_units} SUs of "
+                f"{c.nodes_per_su} ({lo}-{hi} nodes); set compute.scalable_units to {need}"
+            )
+        if c.scalable_units > c.max_sus:
+            raise ValueError(
+                f"compute.scalable_units={c.scalable_units} exceeds compute.max_sus={c.max_sus}; "
+                f"raise max_sus (spine ports reserved) or declare fewer SUs"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _leaf_radix(self) -> Build:
+        """A leaf takes one HCA per node of its SU and as many uplinks (1:1)."""
+        c = self.compute
+        leaf = self.model(c.leaf_model)
+        node = self.model(c.node_model)
+        if self.rails == 0:
+            raise ValueError(f"model {c.node_model!r} declares no compute ports")
+        rails = sorted(p.rail or 0 for p in node.ports_of("compute"))
+        if rails != list(range(1, self.rails + 1)):
+            raise ValueError(
+                f"model {c.node_model!r}: compute ports must carry rails 1..{self.rails} "
+                f"once each (got {rails})"
+            )
+        need = 2 * c.nodes_per_su
+        if leaf.switch_ports < need:
+            raise ValueError(
+                f"compute.nodes_per_su={c.nodes_per_su} needs {need} ports per leaf "
+                f"({c.nodes_per_su} down + {c.nodes_per_su} up) but {c.leaf_model} has "
+                f"{leaf.switch_ports}; declare at most {leaf.switch_ports // 2} nodes per SU"
+            )
+        if self.uplinks_per_leaf % c.spines:
+            raise ValueError(
+                f"compute.spines={c.spines} does not divide the {self.uplinks_per_leaf} uplinks "
+                "of each leaf evenly; declare a number of spines that divides it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _spines_have_ports(self) -> Build:
+        """The spines take every uplink of every leaf of every reserved SU slot."""
+        c = self.compute
+        spine = self.model(c.spine_model)
+        leaves = c.max_sus * self.rails
+        need = leaves * self.uplinks_per_leaf
+        have = c.spines * spine.switch_ports
+        if need > have:
+            per_spine_su = self.rails * self.links_per_spine
+            fit = spine.switch_ports // per_spine_su if per_spine_su else 0
+            raise ValueError(
+                f"compute.spines={c.spines} x {spine.switch_ports} ports cannot take "
+                f"{leaves} leaves x {self.uplinks_per_leaf} uplinks ({need:,} ports needed, "
+                f"{have:,} available); declare compute.max_sus of at most {fit}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _racks_hold_nodes(self) -> Build:
+        """A GPU rack's space and power take its nodes; a pod's racks take an SU."""
+        c, f = self.compute, self.floorplan
+        node = self.model(c.node_model)
+        if c.nodes_per_rack * node.rack_units > f.rack_units:
+            raise ValueError(
+                f"compute.nodes_per_rack={c.nodes_per_rack} x {node.rack_units}U exceeds "
+                f"floorplan.rack_units={f.rack_units}"
+            )
+        power = c.nodes_per_rack * node.power_kw
+        if power > f.rack_power_kw:
+            raise ValueError(
+                f"compute.nodes_per_rack={c.nodes_per_rack} x {node.power_kw} kW = {power} kW "
+                f"exceeds floorplan.rack_power_kw={f.rack_power_kw}; "
+                "put fewer nodes per rack or raise the rack's power"
+            )
+        gpu_racks = f.pod_layout.count("gpu")
+        if gpu_racks * c.nodes_per_rack < c.nodes_per_su:
+            raise ValueError(
+                f"floorplan.pod_layout has {gpu_racks} gpu racks x {c.nodes_per_rack} nodes, "
+                f"fewer than compute.nodes_per_su={c.nodes_per_su}; add gpu racks to the pod"
+            )
+        if "network" not in f.pod_layout:
+            raise ValueError("floorplan.pod_layout needs a network rack for the SU's leaves")
+        leaf = self.model(c.leaf_model)
+        if self.rails * leaf.rack_units > f.rack_units:
+            raise ValueError(
+                f"{self.rails} leaves x {leaf.rack_units}U do not fit a network rack of "
+                f"{f.rack_units}U"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _floor_unique(self) -> Build:
+        """Hall and row names are unique, no two racks share a position, each SU placed once."""
+        halls = Counter(h.name for h in self.floorplan.halls)
+        for name, n in halls.items():
+            if n > 1:
+                raise ValueError(f"floorplan.halls: hall {name!r} is declared {n} times")
+        pod = len(self.floorplan.pod_layout)
+        placed: Counter[int] = Counter()
+        for hall in self.floorplan.halls:
+            rows = Counter(r.name for r in hall.rows)
+            for name, n in rows.items():
+                if n > 1:
+                    raise ValueError(f"hall {hall.name}: row {name!r} is declared {n} times")
+            for row in hall.rows:
+                taken: dict[int, str] = {}
+                spans = [
+                    (row.first_position + i * pod, pod, f"pod of SU {su}")
+                    for i, su in enumerate(row.sus)
+                ] + [(g.at, g.count, f"{g.kind} racks at {g.at}") for g in row.racks]
+                for start, count, what in spans:
+                    for pos in range(start, start + count):
+                        if pos in taken:
+                            raise ValueError(
+                                f"hall {hall.name} row {row.name}: rack position {pos} is "
+                                f"declared twice ({taken[pos]} and {what}); "
+                                "move one of them to a free position"
+                            )
+                        taken[pos] = what
+                placed.update(row.sus)
+                placed.update(g.su for g in row.racks if g.su and g.kind == "gpu")
+        c = self.compute
+        twice = sorted(su for su, n in placed.items() if n > 1)
+        if twice:
+            raise ValueError(f"floorplan: SU {twice[0]} is placed more than once")
+        extra = sorted(su for su in placed if su > c.scalable_units)
+        if extra:
+            raise ValueError(
+                f"floorplan: SU {extra[0]} is placed but compute.scalable_units="
+                f"{c.scalable_units}; remove it from the rows or raise scalable_units"
+            )
+        missing = [su for su in range(1, c.scalable_units + 1) if su not in placed]
+        if missing:
+            raise ValueError(
+                f"floorplan: SU {missing[0]} has no place ({len(missing)} SUs unplaced); "
+                "add it to a row's `sus`"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _spine_racks(self) -> Build:
+        """There are enough spine racks for the spines, one director per rack at most."""
+        c, f = self.compute, self.floorplan
+        spine = self.model(c.spine_model)
+        racks = sum(
+            g.count for h in f.halls for r in h.rows for g in r.racks if g.kind == "spine"
+        )
+        per_rack = min(f.rack_units // spine.rack_units, int(f.rack_power_kw // spine.power_kw))
+        if per_rack == 0:
+            raise ValueError(
+                f"a {c.spine_model} ({spine.rack_units}U, {spine.power_kw} kW) does not fit a "
+                f"rack of {f.rack_units}U and {f.rack_power_kw} kW"
+            )
+        if racks * per_rack < c.spines:
+            need = -(-c.spines // per_rack)
+            raise ValueError(
+                f"floorplan: {racks} spine racks hold {racks * per_rack} of the "
+                f"{c.spines} spines; declare at least {need} racks of kind spine"
+            )
+        return self

@@ -1,0 +1,119 @@
+"""The hardware catalog: models of nodes, switches and cables with the facts the planner uses."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+PortKind = Literal["compute", "storage", "inband", "bmc", "mgmt", "uplink"]
+
+
+class Strict(BaseModel):
+    """Base of every declaration model: unknown keys are errors, values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PortSpec(Strict):
+    """A named port of a node (HCA names are data: the real map differs between units)."""
+
+    name: str = Field(min_length=1)
+    kind: PortKind
+    speed_gbps: PositiveFloat
+    rail: PositiveInt | None = None
+
+
+class AsicLayout(Strict):
+    """How a director looks to OpenSM: leaf ASICs carrying the front ports, and spine ASICs."""
+
+    leaf_asics: PositiveInt
+    spine_asics: PositiveInt
+    external_ports_per_leaf_asic: PositiveInt
+    leaf_asics_per_module: PositiveInt = 2
+    spine_asics_per_module: PositiveInt = 2
+
+
+class HardwareModel(Strict):
+    """One orderable model: a GPU node, a switch or a director."""
+
+    kind: Literal["gpu-node", "switch", "director", "storage", "server", "pdu"]
+    vendor: str
+    part_number: str
+    description: str = ""
+    rack_units: PositiveInt
+    power_kw: PositiveFloat
+    gpus: int = Field(default=0, ge=0)
+    ports: tuple[PortSpec, ...] = ()
+    switch_ports: int = Field(default=0, ge=0)
+    switch_port_speed_gbps: float = Field(default=0, ge=0)
+    modules: PositiveInt = 1
+    port_format: str = "{port}"
+    asics: AsicLayout | None = None
+
+    @model_validator(mode="after")
+    def _switch_ports_fill_modules(self) -> HardwareModel:
+        """A switch's ports divide evenly over its modules (e.g. 800 = 20 x 40)."""
+        if self.switch_ports and self.switch_ports % self.modules:
+            raise ValueError(
+                f"switch_ports={self.switch_ports} is not a multiple of modules={self.modules}; "
+                "give ports per module x modules"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _port_names_unique(self) -> HardwareModel:
+        """Two ports of one model cannot share a name."""
+        names = [p.name for p in self.ports]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"port names {dup} are given twice; each port needs its own name")
+        return self
+
+    @property
+    def ports_per_module(self) -> int:
+        return self.switch_ports // self.modules
+
+    def switch_port_name(self, index: int) -> str:
+        """Name of switch port `index` (0-based), e.g. '21' on a QM8790, 'L03/P17' on a CS8500."""
+        if not 0 <= index < self.switch_ports:
+            raise IndexError(index)
+        module, port = divmod(index, self.ports_per_module)
+        return self.port_format.format(module=module + 1, port=port + 1, n=index + 1)
+
+    def switch_port_names(self) -> tuple[str, ...]:
+        return tuple(self.switch_port_name(i) for i in range(self.switch_ports))
+
+    def ports_of(self, kind: PortKind) -> tuple[PortSpec, ...]:
+        return tuple(p for p in self.ports if p.kind == kind)
+
+
+class CableFamily(Strict):
+    """Cables of one medium and class, with the part number of each stocked length."""
+
+    media: Literal["dac", "aoc", "fibre", "copper", "utp"]
+    cable_class: str = Field(min_length=1)
+    description: str = ""
+    max_length_m: PositiveFloat
+    parts: dict[float, str] = Field(min_length=1)
+    transceiver: str | None = None
+
+    @model_validator(mode="after")
+    def _lengths_within_limit(self) -> CableFamily:
+        """No stocked length may exceed the medium's reach."""
+        over = sorted(length for length in self.parts if length > self.max_length_m)
+        if over:
+            raise ValueError(
+                f"stocked lengths {over} m exceed max_length_m={self.max_length_m}; "
+                "remove them or raise the limit"
+            )
+        if any(length <= 0 for length in self.parts):
+            raise ValueError("stocked lengths must be positive")
+        return self
+
+
+class Catalog(Strict):
+    """Every hardware model and cable a build may use, by name."""
+
+    models: dict[str, HardwareModel] = Field(min_length=1)
+    cables: tuple[CableFamily, ...] = Field(min_length=1)

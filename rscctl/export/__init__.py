@@ -1,0 +1,37 @@
+"""Exporters: each a pure function plan -> {relative path: bytes}. None plans again.
+
+Register a new kind in EXPORTERS; `rscctl plan` writes every kind, `rscctl export --only KIND`
+writes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rscctl.export.csvs import export_csv
+from rscctl.outputs import Files
+from rscctl.planjson import generate_plan_json
+from rscctl.planner.model import Plan
+
+Exporter = Callable[[Plan], Files]
+
+
+def export_plan_json(plan: Plan) -> Files:
+    return {"plan.json": generate_plan_json(plan).encode("utf-8")}
+
+
+EXPORTERS: dict[str, Exporter] = {
+    "plan": export_plan_json,
+    "csv": export_csv,
+}
+
+
+def render(plan: Plan, kinds: list[str] | None = None) -> Files:
+    """Every file of the given kinds (all kinds when None), rendered in memory."""
+    files: Files = {}
+    for kind in kinds or list(EXPORTERS):
+        files.update(EXPORTERS[kind](plan))
+    return files
+
+
+__all__ = ["EXPORTERS", "Exporter", "render"]

@@ -1,0 +1,94 @@
+"""plan.json: the one hand-off from the planner to everything downstream.
+
+Versioned; one record per line so a diff of two plans reads as a diff of records. Reading it
+back gives the same Plan, so exporters run the same from memory or from the file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from rscctl.errors import UserError
+from rscctl.planner.model import (
+    SCHEMA_VERSION,
+    Address,
+    Cable,
+    CheckResult,
+    Device,
+    Plan,
+    Rack,
+)
+
+_RECORDS: dict[str, type] = {
+    "racks": Rack,
+    "devices": Device,
+    "cables": Cable,
+    "addresses": Address,
+    "checks": CheckResult,
+}
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def generate_plan_json(plan: Plan) -> str:
+    """The text of plan.json, deterministic for a given plan."""
+    parts = [f'{{\n"schema_version":{SCHEMA_VERSION}']
+    for f in fields(plan):
+        if f.name == "schema_version":
+            continue
+        value = getattr(plan, f.name)
+        if f.name in _RECORDS:
+            body = ",\n".join(_dump(list(asdict(v).values())) for v in value)
+            cols = _dump([x.name for x in fields(_RECORDS[f.name])])
+            parts.append(f'"{f.name}":{{"columns":{cols},"rows":[\n{body}\n]}}')
+        else:
+            parts.append(f'"{f.name}":{_dump(value)}')
+    return ",\n".join(parts) + "\n}\n"
+
+
+def parse_plan_json(text: str, source: str = "plan.json") -> Plan:
+    """Read plan.json text back into a Plan; a wrong version or shape is a UserError."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg}); plan again") from None
+    version = doc.get("schema_version") if isinstance(doc, dict) else None
+    if version != SCHEMA_VERSION:
+        raise UserError(
+            f"{source}: schema_version {version!r}, this rscctl reads {SCHEMA_VERSION}; "
+            "run `rscctl plan` again"
+        )
+    kwargs: dict[str, Any] = {}
+    try:
+        for f in fields(Plan):
+            if f.name == "schema_version" or f.name not in doc:
+                continue
+            value = doc[f.name]
+            if f.name in _RECORDS:
+                cls = _RECORDS[f.name]
+                cols = value["columns"]
+                rows = [cls(**dict(zip(cols, row, strict=True))) for row in value["rows"]]
+                if cls is CheckResult:
+                    rows = [CheckResult(r.name, r.passed, r.summary, tuple(r.findings))
+                            for r in rows]
+                kwargs[f.name] = tuple(rows)
+            elif f.name == "cable_families":
+                kwargs[f.name] = tuple(value)
+            else:
+                kwargs[f.name] = value
+        return Plan(**kwargs)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{source}: not a plan rscctl can read ({exc}); plan again") from None
+
+
+def read_plan(path: Path) -> Plan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no plan here; run `rscctl plan BUILD` first") from None
+    return parse_plan_json(text, str(path))

@@ -1,0 +1,87 @@
+"""The planner's working state, shared by its stages: racks, placed devices, cables.
+
+Each stage (compute fabric, storage, management, ...) adds devices and cables through this one
+object, so lengths, parts and labels are computed the same way for every network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rscctl.declare.build import Build
+from rscctl.errors import UserError
+from rscctl.planner.cable_routing import CableStock, route_length
+from rscctl.planner.labels import end_text, label
+from rscctl.planner.model import Address, Cable, Device, Rack
+from rscctl.planner.placement import RackFiller
+
+
+class PlanBuilder:
+    def __init__(self, build: Build, racks: tuple[Rack, ...]) -> None:
+        self.build = build
+        self.racks = racks
+        self.rack_by_name = {r.name: r for r in racks}
+        self.filler = RackFiller()
+        self.devices: list[Device] = []
+        self.device_by_name: dict[str, Device] = {}
+        self.cables: list[Cable] = []
+        self.addresses: list[Address] = []
+        self.facts: dict[str, object] = {}
+        self.unstocked: list[tuple[str, float, str]] = []
+        self._stocks: dict[str, CableStock] = {}
+        self._units: dict[str, int] = {}
+
+    def racks_of(self, kind: str, su: int | None = None) -> list[Rack]:
+        return [r for r in self.racks if r.kind == kind and (su is None or r.su == su)]
+
+    def stock(self, cable_class: str) -> CableStock:
+        if cable_class not in self._stocks:
+            stock = CableStock(self.build.catalog.cables, cable_class)
+            if stock.longest_m == 0:
+                raise UserError(f"catalog: no cable of class {cable_class!r} is stocked")
+            self._stocks[cable_class] = stock
+        return self._stocks[cable_class]
+
+    def place(self, device: Device) -> Device:
+        """Record a device (its rack and rack unit already chosen)."""
+        if device.name in self.device_by_name:
+            raise UserError(f"device name {device.name!r} is produced twice; check naming")
+        self.devices.append(device)
+        self.device_by_name[device.name] = device
+        self._units[device.name] = self.build.model(device.model).rack_units
+        return device
+
+    def place_in(self, racks: Iterable[Rack], device: Device) -> Device:
+        """Place a device in the first of `racks` with room for it."""
+        model = self.build.model(device.model)
+        rack = self.filler.take_first(racks, model.rack_units, model.power_kw, device.name)
+        ru = self.filler.take(rack, model.rack_units, model.power_kw)
+        return self.place(
+            Device(device.name, device.role, device.model, rack.name, ru,
+                   device.su, device.rail, device.index)
+        )
+
+    def connect(
+        self, cable_id: str, fabric: str, a: str, a_port: str, b: str, b_port: str,
+        cable_class: str,
+    ) -> Cable:
+        """Add a cable from device a (lower tier) to device b, with length, part and labels."""
+        da, db = self.device_by_name[a], self.device_by_name[b]
+        ra, rb = self.rack_by_name[da.rack], self.rack_by_name[db.rack]
+        needed = route_length(
+            self.build.floorplan.route, ra, da.ru, self._units[a], rb, db.ru, self._units[b]
+        )
+        part = self.stock(cable_class).pick(needed)
+        if part is None:
+            self.unstocked.append((cable_id, needed, cable_class))
+            media, number, length = "none", "", round(needed, 2)
+        else:
+            media, number, length = part.media, part.part_number, part.length_m
+        end_a = end_text(ra.name, da.ru, a, a_port)
+        end_b = end_text(rb.name, db.ru, b, b_port)
+        cable = Cable(
+            cable_id, fabric, a, a_port, ra.name, b, b_port, rb.name, media, number, length,
+            label(cable_id, end_a, end_b), label(cable_id, end_b, end_a),
+        )
+        self.cables.append(cable)
+        return cable

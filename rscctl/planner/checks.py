@@ -1,0 +1,346 @@
+"""Named checks that prove the plan's properties. Each returns findings, empty when it holds.
+
+They read only the Plan (devices, cables, the models it carries and its facts), so they run on
+a fresh plan, on plan.json read back, and on a plan a test has broken on purpose.
+
+full-bisection is proved from the structure: a two-level Clos whose every leaf has at least as
+many uplinks as node ports (m >= n) spread evenly over all spines is rearrangeably non-blocking
+(Clos 1953; Benes), so any permutation of traffic runs at full rate and any bisection carries
+half the endpoints' bandwidth. The spines are directors, themselves non-blocking two-level trees
+of ASICs (checked from their ASIC layout). Tests cross-check this with max-flow on small builds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import networkx as nx
+
+from rscctl.declare.catalog import HardwareModel
+from rscctl.errors import Finding
+from rscctl.planner.graph import fabric_graph
+from rscctl.planner.model import CheckResult, Plan
+
+CheckFn = Callable[[Plan, "Context"], list[Finding]]
+
+
+class Context:
+    """What several checks need, computed once per run."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.models = {k: HardwareModel.model_validate(v) for k, v in plan.models.items()}
+        self.devices = plan.device_index()
+        self.compute = fabric_graph(plan, "compute")
+        self.facts: dict[str, Any] = plan.facts.get("compute", {})
+        self._port_names: dict[str, frozenset[str]] = {}
+        self.results: dict[str, list[Finding]] = {}
+
+    def port_names(self, model: str) -> frozenset[str]:
+        if model not in self._port_names:
+            m = self.models[model]
+            self._port_names[model] = frozenset(
+                [*(p.name for p in m.ports), *m.switch_port_names()]
+            )
+        return self._port_names[model]
+
+    def port_speed(self, model: str, port: str) -> float:
+        m = self.models[model]
+        for p in m.ports:
+            if p.name == port:
+                return p.speed_gbps
+        return m.switch_port_speed_gbps
+
+    def of_role(self, role: str) -> list[str]:
+        return [d.name for d in self.plan.devices if d.role == role]
+
+
+def check_ports_unique(plan: Plan, ctx: Context) -> list[Finding]:
+    """No port carries two cables."""
+    seen: dict[tuple[str, str], str] = {}
+    out: list[Finding] = []
+    for c in plan.cables:
+        for end in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
+            if end in seen:
+                out.append(Finding(
+                    "ports-unique", (end[0],),
+                    f"port {end[0]}:{end[1]} carries cables {seen[end]} and {c.cable_id}",
+                    "give one of the cables another port",
+                ))
+            else:
+                seen[end] = c.cable_id
+    return out
+
+
+def check_ports_exist(plan: Plan, ctx: Context) -> list[Finding]:
+    """Every cable end is a port its device's model has."""
+    out: list[Finding] = []
+    for c in plan.cables:
+        for dev, port in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
+            d = ctx.devices.get(dev)
+            if d is None:
+                out.append(Finding("ports-exist", (dev,), f"cable {c.cable_id} ends at unknown "
+                                   f"device {dev}", "plan the device or drop the cable"))
+            elif port not in ctx.port_names(d.model):
+                out.append(Finding(
+                    "ports-exist", (dev,),
+                    f"cable {c.cable_id} uses port {port!r}, which a {d.model} does not have",
+                    f"use a port of {d.model} (the catalog lists them)",
+                ))
+    return out
+
+
+def _leaf_links(ctx: Context) -> dict[str, tuple[int, int, Counter[str]]]:
+    """Per leaf: downlinks, uplinks and uplinks per spine."""
+    g = ctx.compute
+    out: dict[str, tuple[int, int, Counter[str]]] = {}
+    for leaf in ctx.of_role("compute-leaf"):
+        down = up = 0
+        per_spine: Counter[str] = Counter()
+        for _, peer, _key in g.edges(leaf, keys=True):
+            role = g.nodes[peer]["role"]
+            if role == "gpu-node":
+                down += 1
+            elif role == "compute-spine":
+                up += 1
+                per_spine[peer] += 1
+        out[leaf] = (down, up, per_spine)
+    return out
+
+
+def check_leaf_1to1(plan: Plan, ctx: Context) -> list[Finding]:
+    """Every leaf has as much uplink as downlink bandwidth (its SU's full node ports)."""
+    per_su = int(ctx.facts.get("nodes_per_su", 0))
+    out: list[Finding] = []
+    for leaf, (down, up, _) in _leaf_links(ctx).items():
+        need = max(down, per_su)
+        if up < need:
+            out.append(Finding(
+                "leaf-1to1", (leaf,),
+                f"{leaf} has {up} uplinks for {need} node ports ({up}:{need} is oversubscribed)",
+                f"cable {need - up} more uplinks from {leaf} to the spines",
+            ))
+    return out
+
+
+def check_spine_spread(plan: Plan, ctx: Context) -> list[Finding]:
+    """Every leaf reaches every spine with the same number of links."""
+    spines = ctx.of_role("compute-spine")
+    links = _leaf_links(ctx)
+    counts = Counter(n for _, _, ps in links.values() for s in spines for n in [ps.get(s, 0)])
+    if not counts:
+        return []
+    expected = counts.most_common(1)[0][0] if len(counts) > 1 else next(iter(counts))
+    out: list[Finding] = []
+    if expected == 0:
+        return [Finding("spine-spread", tuple(spines), "no leaf reaches the spines",
+                        "cable the leaf uplinks")]
+    for leaf, (_, _, ps) in links.items():
+        for s in spines:
+            if ps.get(s, 0) != expected:
+                out.append(Finding(
+                    "spine-spread", (leaf, s),
+                    f"{leaf} has {ps.get(s, 0)} links to {s}, every other pair has {expected}",
+                    f"move uplinks of {leaf} so that each spine gets {expected}",
+                ))
+    return out
+
+
+def check_rail_alignment(plan: Plan, ctx: Context) -> list[Finding]:
+    """HCA of rail i of a node goes to its own SU's rail-i leaf, and nothing else does."""
+    node_rails: dict[str, dict[str, int]] = {}
+    for name, m in ctx.models.items():
+        node_rails[name] = {p.name: p.rail for p in m.ports if p.kind == "compute" and p.rail}
+    out: list[Finding] = []
+    for c in plan.cables:
+        if c.fabric != "compute":
+            continue
+        a, b = ctx.devices.get(c.a_device), ctx.devices.get(c.b_device)
+        if a is None or b is None or a.role != "gpu-node":
+            continue
+        rail = node_rails.get(a.model, {}).get(c.a_port)
+        if b.role != "compute-leaf":
+            out.append(Finding("rail-alignment", (a.name, b.name),
+                               f"{a.name}:{c.a_port} goes to {b.role} {b.name}, not a leaf",
+                               "cable node HCAs only to their rail leaves"))
+        elif rail != b.rail or a.su != b.su:
+            out.append(Finding(
+                "rail-alignment", (a.name, b.name),
+                f"cable {c.cable_id}: {a.name}:{c.a_port} (SU {a.su}, rail {rail}) lands on "
+                f"{b.name} (SU {b.su}, rail {b.rail})",
+                f"move it to the rail-{rail} leaf of SU {a.su}",
+            ))
+    return out
+
+
+def check_spine_reservation(plan: Plan, ctx: Context) -> list[Finding]:
+    """Each leaf uses the spine ports reserved for its SU slot and rail (growth adds only)."""
+    rails = int(ctx.facts.get("rails", 0))
+    per = int(ctx.facts.get("links_per_spine", 0))
+    out: list[Finding] = []
+    for c in plan.cables:
+        if c.fabric != "compute":
+            continue
+        leaf, spine = ctx.devices.get(c.a_device), ctx.devices.get(c.b_device)
+        if leaf is None or spine is None or spine.role != "compute-spine" or leaf.su is None:
+            continue
+        m = ctx.models[spine.model]
+        base = ((leaf.su - 1) * rails + ((leaf.rail or 1) - 1)) * per
+        allowed = {m.switch_port_name(base + k) for k in range(per) if base + k < m.switch_ports}
+        if c.b_port not in allowed:
+            out.append(Finding(
+                "spine-reservation", (leaf.name, spine.name),
+                f"cable {c.cable_id} lands on {spine.name}:{c.b_port}, outside the ports "
+                f"reserved for SU {leaf.su} rail {leaf.rail} ({', '.join(sorted(allowed))})",
+                "use the reserved port, or growth would have to move this cable",
+            ))
+    return out
+
+
+def check_full_bisection(plan: Plan, ctx: Context) -> list[Finding]:
+    """Proved from structure: 1:1 leaves spread evenly over non-blocking spines, every HCA cabled."""
+    out: list[Finding] = []
+    rails = int(ctx.facts.get("rails", 0))
+    g = ctx.compute
+    for node in ctx.of_role("gpu-node"):
+        if g.degree(node) != rails:
+            out.append(Finding("full-bisection", (node,),
+                               f"{node} has {g.degree(node)} compute links, not {rails}",
+                               "cable every compute HCA of the node"))
+    for spine in ctx.of_role("compute-spine"):
+        m = ctx.models[ctx.devices[spine].model]
+        if m.asics and m.asics.external_ports_per_leaf_asic > m.asics.spine_asics:
+            out.append(Finding(
+                "full-bisection", (spine,),
+                f"{m.part_number}: a leaf ASIC has {m.asics.external_ports_per_leaf_asic} front "
+                f"ports but only {m.asics.spine_asics} links up inside the director",
+                "use a non-blocking director",
+            ))
+    for name in ("leaf-1to1", "spine-spread"):
+        if premise := ctx.results.get(name):
+            out.append(Finding("full-bisection", tuple(f.devices[0] for f in premise[:5]),
+                               f"{name} does not hold, so the Clos is not non-blocking",
+                               f"fix {name} first"))
+    return out
+
+
+
+
+def check_rack_capacity(plan: Plan, ctx: Context) -> list[Finding]:
+    """No rack holds more units or power than it has; no two devices share a rack unit."""
+    racks = plan.rack_index()
+    used: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    power: Counter[str] = Counter()
+    out: list[Finding] = []
+    for d in plan.devices:
+        m = ctx.models[d.model]
+        used[d.rack].append((d.ru, d.ru + m.rack_units - 1, d.name))
+        power[d.rack] += m.power_kw
+    for rack, spans in used.items():
+        r = racks.get(rack)
+        if r is None:
+            out.append(Finding("rack-capacity", tuple(s[2] for s in spans),
+                               f"devices placed in unknown rack {rack}", "declare the rack"))
+            continue
+        spans.sort()
+        for (lo1, hi1, n1), (lo2, _hi2, n2) in zip(spans, spans[1:], strict=False):
+            if lo2 <= hi1:
+                out.append(Finding("rack-capacity", (n1, n2),
+                                   f"{n1} (U{lo1}-U{hi1}) and {n2} (from U{lo2}) overlap "
+                                   f"in {rack}", "move one of them"))
+        if spans and (spans[0][0] < 1 or spans[-1][1] > r.units):
+            out.append(Finding("rack-capacity", (spans[-1][2],),
+                               f"{rack} is used beyond U1-U{r.units}", "move the device"))
+        if power[rack] > r.power_kw + 1e-9:
+            out.append(Finding("rack-capacity", tuple(s[2] for s in spans),
+                               f"{rack} draws {power[rack]:.1f} kW of its {r.power_kw} kW",
+                               "move devices to another rack or raise the rack's power"))
+    return out
+
+
+def check_cable_stock(plan: Plan, ctx: Context) -> list[Finding]:
+    """Every cable has a stocked part long enough; copper never beyond its reach."""
+    limits = {(f["media"], f["cable_class"]): f["max_length_m"] for f in plan.cable_families}
+    reach = {media: max(v for (m, _), v in limits.items() if m == media)
+             for media, _ in limits}
+    out: list[Finding] = []
+    for c in plan.cables:
+        if not c.part_number:
+            out.append(Finding("cable-stock", (c.a_device, c.b_device),
+                               f"cable {c.cable_id} needs {c.length_m} m, longer than any "
+                               "stocked cable", "stock a longer cable or move the racks closer"))
+        elif c.length_m > reach.get(c.media, 0) + 1e-9:
+            out.append(Finding("cable-stock", (c.a_device, c.b_device),
+                               f"cable {c.cable_id}: {c.media} of {c.length_m} m is past its "
+                               f"reach of {reach.get(c.media)} m", "use a longer-reach medium"))
+    return out
+
+CHECKS: dict[str, CheckFn] = {
+    "ports-unique": check_ports_unique,
+    "ports-exist": check_ports_exist,
+    "leaf-1to1": check_leaf_1to1,
+    "spine-spread": check_spine_spread,
+    "rail-alignment": check_rail_alignment,
+    "spine-reservation": check_spine_reservation,
+    "rack-capacity": check_rack_capacity,
+    "cable-stock": check_cable_stock,
+    "full-bisection": check_full_bisection,
+}
+
+
+def register(name: str) -> Callable[[CheckFn], CheckFn]:
+    """Other planner modules (storage, management, addressing) add their checks by name."""
+
+    def deco(fn: CheckFn) -> CheckFn:
+        CHECKS[name] = fn
+        return fn
+
+    return deco
+
+
+def _bisection_summary(plan: Plan, ctx: Context) -> str:
+    hcas = len(ctx.of_role("gpu-node")) * int(ctx.facts.get("rails", 0))
+    speed = float(ctx.facts.get("port_speed_gbps", 0))
+    return (
+        f"proved from structure (Clos m >= n): {hcas:,} HCAs x {speed:g} Gb/s, "
+        f"bisection {hcas * speed / 2 / 1000:,.1f} Tb/s"
+    )
+
+
+SUMMARIES: dict[str, Callable[[Plan, Context], str]] = {"full-bisection": _bisection_summary}
+
+
+def run_checks(plan: Plan) -> tuple[CheckResult, ...]:
+    """Run every named check on the plan; full-bisection sees the results of its premises."""
+    ctx = Context(plan)
+    results: list[CheckResult] = []
+    for name, fn in CHECKS.items():
+        findings = fn(plan, ctx)
+        ctx.results[name] = findings
+        summary = (
+            f"{len(findings)} finding{'s' * (len(findings) != 1)}" if findings
+            else SUMMARIES.get(name, lambda p, c: "holds")(plan, ctx)
+        )
+        results.append(CheckResult(
+            name, not findings, summary,
+            tuple({"check": f.check, "devices": list(f.devices), "message": f.message,
+                   "fix": f.fix} for f in findings),
+        ))
+    return tuple(results)
+
+
+def bisection_flow(g: nx.Graph, left: list[str], right: list[str], capacity: float) -> float:
+    """Max flow between two sets of nodes with `capacity` per cable (used by tests)."""
+    h = nx.DiGraph()
+    for u, v in g.edges():
+        for x, y in ((u, v), (v, u)):
+            cap = h[x][y]["capacity"] + capacity if h.has_edge(x, y) else capacity
+            h.add_edge(x, y, capacity=cap)
+    for n in left:
+        h.add_edge("__src__", n, capacity=float("inf"))
+    for n in right:
+        h.add_edge(n, "__dst__", capacity=float("inf"))
+    value: float = nx.maximum_flow_value(h, "__src__", "__dst__")
+    return value

@@ -1,0 +1,95 @@
+"""The cabling rules of the compute fabric: a rail-optimized, non-blocking two-level Clos.
+
+- SU s holds nodes (s-1)*N+1 .. s*N (N = nodes_per_su); node slot k is on leaf port k.
+- Rail i: HCA of rail i of every node of SU s goes to leaf (s, i). Nothing else does.
+- 1:1: a leaf sends N uplinks, ports N+1..2N, spread evenly: N/S links to each of S spines.
+- Spine ports are reserved per SU slot, whether or not the SU exists yet:
+  spine port index = ((s-1) * rails + (i-1)) * (N/S) + k. Growing a build adds SUs and so adds
+  cables, and every existing cable keeps both ends.
+- A partial last SU is cabled for the full SU (all leaves and leaf-spine cables); its missing
+  nodes' leaf ports stay dark (NVIDIA SuperPOD rule).
+"""
+
+from __future__ import annotations
+
+from rscctl.planner.builder import PlanBuilder
+from rscctl.planner.model import Device
+
+FABRIC = "compute"
+
+
+def node_name(pb: PlanBuilder, su: int, slot: int) -> str:
+    n = (su - 1) * pb.build.compute.nodes_per_su + slot
+    return pb.build.naming.node.format(n=n, su=su, slot=slot)
+
+
+def leaf_name(pb: PlanBuilder, su: int, rail: int) -> str:
+    return pb.build.naming.leaf.format(su=su, rail=rail)
+
+
+def spine_name(pb: PlanBuilder, n: int) -> str:
+    return pb.build.naming.spine.format(n=n)
+
+
+def spine_port_index(pb: PlanBuilder, su: int, rail: int, link: int) -> int:
+    """0-based port of a spine that leaf (su, rail) uses for its `link`-th link to it."""
+    return ((su - 1) * pb.build.rails + (rail - 1)) * pb.build.links_per_spine + link
+
+
+def place_devices(pb: PlanBuilder) -> None:
+    """Nodes two per GPU rack of their SU's pod; leaves in the pod's network rack; spines."""
+    c = pb.build.compute
+    for su in range(1, c.scalable_units + 1):
+        gpu_racks = pb.racks_of("gpu", su)
+        count = min(c.nodes_per_su, c.gpu_nodes - (su - 1) * c.nodes_per_su)
+        for slot in range(1, count + 1):
+            rack = gpu_racks[(slot - 1) // c.nodes_per_rack]
+            name = node_name(pb, su, slot)
+            index = (su - 1) * c.nodes_per_su + slot
+            pb.place_in([rack], Device(name, "gpu-node", c.node_model, "", 0, su, None, index))
+        net = pb.racks_of("network", su)
+        for rail in range(1, pb.build.rails + 1):
+            dev = Device(leaf_name(pb, su, rail), "compute-leaf", c.leaf_model, "", 0, su, rail)
+            pb.place_in(net, dev)
+    spine_racks = pb.racks_of("spine")
+    for n in range(1, c.spines + 1):
+        dev = Device(spine_name(pb, n), "compute-spine", c.spine_model, "", 0, None, None, n)
+        pb.place_in(spine_racks, dev)
+
+
+def cable(pb: PlanBuilder) -> None:
+    """Node-leaf cables, then leaf-spine cables, in SU, rail, port order."""
+    c = pb.build.compute
+    b = pb.build
+    node_model = b.model(c.node_model)
+    leaf_model = b.model(c.leaf_model)
+    spine_model = b.model(c.spine_model)
+    hca = {p.rail: p.name for p in node_model.ports_of("compute")}
+    n_per = c.nodes_per_su
+    for su in range(1, c.scalable_units + 1):
+        count = min(n_per, c.gpu_nodes - (su - 1) * n_per)
+        for slot in range(1, count + 1):
+            node = node_name(pb, su, slot)
+            for rail in range(1, b.rails + 1):
+                pb.connect(
+                    f"C1-S{su:03d}-N{slot:02d}-R{rail}", FABRIC, node, hca[rail],
+                    leaf_name(pb, su, rail), leaf_model.switch_port_name(slot - 1), c.cable_class,
+                )
+    for su in range(1, c.scalable_units + 1):
+        for rail in range(1, b.rails + 1):
+            leaf = leaf_name(pb, su, rail)
+            for s in range(1, c.spines + 1):
+                for k in range(b.links_per_spine):
+                    up = n_per + (s - 1) * b.links_per_spine + k
+                    sp = spine_port_index(pb, su, rail, k)
+                    suffix = f"-L{k + 1}" if b.links_per_spine > 1 else ""
+                    pb.connect(
+                        f"C2-S{su:03d}-R{rail}-SP{s:02d}{suffix}", FABRIC,
+                        leaf, leaf_model.switch_port_name(up),
+                        spine_name(pb, s), spine_model.switch_port_name(sp), c.cable_class,
+                    )
+
+
+def plan_compute(pb: PlanBuilder) -> None:
+    place_devices(pb)
+    cable(pb)
