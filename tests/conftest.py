@@ -42,7 +42,6 @@ def small_build_dict(
     gpu_nodes: int | None = None,
     spines: int = 2,
     max_sus: int | None = None,
-    rails: int | None = None,
     name: str = "small",
 ) -> dict[str, Any]:
     """A complete small declaration (catalog reference included) as plain data."""
@@ -78,8 +77,6 @@ def small_build_dict(
             ],
         },
     }
-    if rails is not None:
-        raise NotImplementedError("rails come from the node model's compute ports")
     return doc
 
 
