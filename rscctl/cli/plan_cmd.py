@@ -19,7 +19,9 @@ from rscctl.planjson import read_plan
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
 
-BuildArg = Annotated[str, typer.Argument(help="a build in topology/ (phase1, phase2) or a YAML path")]
+BuildArg = Annotated[
+    str, typer.Argument(help="a build in topology/ (phase1, phase2) or a YAML path")
+]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="output directory [default: out/BUILD]")]
 
 

@@ -6,6 +6,7 @@ Each validator checks one rule and says how to fix it, naming fields as the user
 from __future__ import annotations
 
 from collections import Counter
+from ipaddress import IPv4Network
 from typing import Literal
 
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
@@ -85,6 +86,22 @@ class FloorPlan(Strict):
     halls: tuple[Hall, ...] = Field(min_length=1)
 
 
+class Network(Strict):
+    """One declared supernet; every address of the network is allocated from it by the plan."""
+
+    supernet: IPv4Network
+    description: str = ""
+
+
+class ServerGroup(Strict):
+    """Service hosts outside the pods (bastions, ingest gateways), in management racks."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9-]*$")
+    role: Literal["bastion", "ingest-gateway", "management-host"]
+    model: str
+    count: PositiveInt = 1
+
+
 class Build(Strict):
     """A whole build, with `extends` already resolved and its catalog attached."""
 
@@ -94,6 +111,8 @@ class Build(Strict):
     naming: Naming = Naming()
     compute: ComputeFabric
     floorplan: FloorPlan
+    networks: dict[str, Network] = Field(default_factory=dict)
+    servers: tuple[ServerGroup, ...] = ()
 
     # -- derived facts, used by validators and the planner ---------------------------------
 
@@ -295,6 +314,25 @@ class Build(Strict):
                 f"floorplan: SU {missing[0]} has no place ({len(missing)} SUs unplaced); "
                 "add it to a row's `sus`"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _servers_known(self) -> Build:
+        """Server groups name catalog models of kind server, once each, and have racks."""
+        names = Counter(g.name for g in self.servers)
+        for name, n in names.items():
+            if n > 1:
+                raise ValueError(f"servers: group {name!r} is declared {n} times")
+        for i, g in enumerate(self.servers):
+            if g.model not in self.catalog.models:
+                known = ", ".join(sorted(self.catalog.models))
+                raise ValueError(
+                    f"servers[{i}].model: unknown model {g.model!r}; use one of: {known}"
+                )
+        if self.servers and not any(
+            g.kind == "management" for h in self.floorplan.halls for r in h.rows for g in r.racks
+        ):
+            raise ValueError("servers need racks of kind management in the floor plan; add some")
         return self
 
     @model_validator(mode="after")

@@ -57,7 +57,7 @@ def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], Loc
         raise UserError(f"{shown}: `extends` is circular ({chain}); break the cycle")
     data, locs = load_located(path, shown)
     if not isinstance(data, dict):
-        raise UserError(f"{shown}:1: a declaration must be a mapping of fields, not a list or value")
+        raise UserError(f"{shown}:1: a declaration must be a mapping of fields, not a list")
     parent = data.pop("extends", None)
     if parent is None:
         return data, locs

@@ -33,7 +33,7 @@ def load_located(path: Path, display: str | None = None) -> tuple[Any, Locations
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
-        raise UserError(f"{shown}{line}: YAML syntax error: {problem}; fix the YAML there") from None
+        raise UserError(f"{shown}{line}: YAML syntax error: {problem}; fix it there") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{shown}: YAML error: {exc}") from None
     if node is None:

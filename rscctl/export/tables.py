@@ -1,4 +1,4 @@
-"""Rows of the tabular deliverables, generated once and written by thin writers (CSV, XLSX, HTML)."""
+"""Rows of the tabular deliverables, generated once, written by thin writers (CSV, XLSX, HTML)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from rscctl.declare.build import Build
-from rscctl.planner import compute_fabric
+from rscctl.planner import compute_fabric, servers
 from rscctl.planner.builder import PlanBuilder
 from rscctl.planner.checks import run_checks
 from rscctl.planner.floorplan import expand_racks
@@ -19,7 +19,7 @@ from rscctl.planner.model import Plan
 Stage = Callable[[PlanBuilder], None]
 
 # The order matters: later stages take the rack space earlier ones leave.
-STAGES: list[Stage] = [compute_fabric.plan_compute]
+STAGES: list[Stage] = [compute_fabric.plan_compute, servers.plan_servers]
 
 
 def _facts(build: Build, pb: PlanBuilder) -> dict[str, object]:

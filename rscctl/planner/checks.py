@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 import networkx as nx
@@ -200,7 +201,7 @@ def check_spine_reservation(plan: Plan, ctx: Context) -> list[Finding]:
 
 
 def check_full_bisection(plan: Plan, ctx: Context) -> list[Finding]:
-    """Proved from structure: 1:1 leaves spread evenly over non-blocking spines, every HCA cabled."""
+    """From structure: 1:1 leaves spread evenly over non-blocking spines, every HCA cabled."""
     out: list[Finding] = []
     rails = int(ctx.facts.get("rails", 0))
     g = ctx.compute
@@ -232,7 +233,7 @@ def check_rack_capacity(plan: Plan, ctx: Context) -> list[Finding]:
     """No rack holds more units or power than it has; no two devices share a rack unit."""
     racks = plan.rack_index()
     used: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-    power: Counter[str] = Counter()
+    power: dict[str, float] = defaultdict(float)
     out: list[Finding] = []
     for d in plan.devices:
         m = ctx.models[d.model]
@@ -245,7 +246,7 @@ def check_rack_capacity(plan: Plan, ctx: Context) -> list[Finding]:
                                f"devices placed in unknown rack {rack}", "declare the rack"))
             continue
         spans.sort()
-        for (lo1, hi1, n1), (lo2, _hi2, n2) in zip(spans, spans[1:], strict=False):
+        for (lo1, hi1, n1), (lo2, _hi2, n2) in pairwise(spans):
             if lo2 <= hi1:
                 out.append(Finding("rack-capacity", (n1, n2),
                                    f"{n1} (U{lo1}-U{hi1}) and {n2} (from U{lo2}) overlap "
@@ -321,7 +322,7 @@ def run_checks(plan: Plan) -> tuple[CheckResult, ...]:
         ctx.results[name] = findings
         summary = (
             f"{len(findings)} finding{'s' * (len(findings) != 1)}" if findings
-            else SUMMARIES.get(name, lambda p, c: "holds")(plan, ctx)
+            else SUMMARIES[name](plan, ctx) if name in SUMMARIES else "holds"
         )
         results.append(CheckResult(
             name, not findings, summary,
@@ -342,5 +343,5 @@ def bisection_flow(g: nx.Graph, left: list[str], right: list[str], capacity: flo
         h.add_edge("__src__", n, capacity=float("inf"))
     for n in right:
         h.add_edge(n, "__dst__", capacity=float("inf"))
-    value: float = nx.maximum_flow_value(h, "__src__", "__dst__")
+    value = float(nx.maximum_flow_value(h, "__src__", "__dst__"))
     return value

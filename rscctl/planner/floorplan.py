@@ -24,7 +24,7 @@ def expand_racks(build: Build) -> tuple[Rack, ...]:
                 spans += [(start + j, kind, su) for j, kind in enumerate(f.pod_layout)]
             for g in row.racks:
                 spans += [(g.at + j, g.kind, g.su) for j in range(g.count)]
-            for pos, kind, su in spans:
+            for pos, kind, rack_su in spans:
                 racks.append(
                     Rack(
                         name=rack_name(hall.name, row.name, pos),
@@ -32,7 +32,7 @@ def expand_racks(build: Build) -> tuple[Rack, ...]:
                         row=row.name,
                         position=pos,
                         kind=kind,
-                        su=su,
+                        su=rack_su,
                         x_m=round(ox + (pos - 1) * f.rack_width_m, 3),
                         y_m=round(oy + row.y * f.row_pitch_m, 3),
                         units=f.rack_units,
