@@ -7,13 +7,17 @@ lab, ...) live in their own modules and are added here.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 
 import click
 import typer
+from rich.markup import escape
 
 from rscctl.cli.common import console, err_console
 from rscctl.cli.plan_cmd import register as register_plan
 from rscctl.errors import EXIT_BAD_INPUT, CheckFailed, RscctlError
+
+MAX_FINDINGS_SHOWN = 20
 
 app = typer.Typer(
     name="rscctl",
@@ -30,11 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="rscctl", standalone_mode=False)
     except CheckFailed as exc:
+        shown: Counter[str] = Counter()
         for f in exc.findings:
-            err_console.print(f"[red]check failed[/red] {f}", highlight=False, soft_wrap=True)
+            shown[f.check] += 1
+            if shown[f.check] <= MAX_FINDINGS_SHOWN:
+                err_console.print(f"[red]check failed[/red] {escape(str(f))}", soft_wrap=True)
+        for check, n in shown.items():
+            if n > MAX_FINDINGS_SHOWN:
+                err_console.print(f"[red]check failed[/red] {escape(f'[{check}]')} "
+                                  f"... and {n - MAX_FINDINGS_SHOWN} more findings")
         return exc.exit_code
     except RscctlError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)

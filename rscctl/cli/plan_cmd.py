@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rscctl.cli.common import console, default_out
@@ -49,7 +50,8 @@ def print_summary(plan: Plan, seconds: float, out: Path | None) -> None:
     t.add_column("result")
     t.add_column("detail")
     for c in plan.checks:
-        t.add_row(c.name, "[green]passed[/green]" if c.passed else "[red]FAILED[/red]", c.summary)
+        t.add_row(c.name, "[green]passed[/green]" if c.passed else "[red]FAILED[/red]",
+                  escape(c.summary))
     console.print(t)
     where = f", written to {out}" if out else ""
     console.print(f"planned {plan.build} in {seconds:.2f} s{where}")

@@ -7,6 +7,7 @@ field path and the fix.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +109,31 @@ def _field_path(loc: PathKey) -> str:
     return out
 
 
+_MSG_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+|\[\d+\])*)(?=[=:])")
+
+
+def _message_path(msg: str) -> PathKey:
+    """The field a cross-field message starts with ('compute.gpus=...'), as a path."""
+    m = _MSG_FIELD.match(msg)
+    if not m:
+        return ()
+    parts: list[str | int] = []
+    for piece in re.split(r"\.|(?=\[)", m.group(1)):
+        if piece.startswith("["):
+            parts.append(int(piece[1:-1]))
+        elif piece:
+            parts.append(piece)
+    return tuple(parts)
+
+
 def describe(exc: ValidationError, locs: Locations, default_file: str) -> str:
     """One clear message for the first error of a pydantic validation."""
     err = exc.errors()[0]
     loc = tuple(err["loc"])
-    where = locate(locs, loc) or (default_file, 0)
     msg = str(err["msg"]).removeprefix("Value error, ")
-    field = _field_path(loc)
+    named = _message_path(msg) if err["type"] == "value_error" else ()
+    where = locate(locs, (*loc, *named)) or (default_file, 0)
+    field = "" if named else _field_path(loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         msg = f"unknown key {loc[-1]!r}; remove it or check its spelling"
