@@ -7,7 +7,8 @@ back gives the same Plan, so exporters run the same from memory or from the file
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,16 @@ _RECORDS: dict[str, type] = {
 }
 
 
+def _plain(row: list[Any]) -> list[Any]:
+    """Records hold only scalars, except CheckResult.findings (a tuple of dicts)."""
+    return [list(v) if isinstance(v, tuple) else v for v in row]
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def generate_plan_json(plan: Plan) -> str:
@@ -43,8 +52,12 @@ def generate_plan_json(plan: Plan) -> str:
             continue
         value = getattr(plan, f.name)
         if f.name in _RECORDS:
-            body = ",\n".join(_dump(list(asdict(v).values())) for v in value)
-            cols = _dump([x.name for x in fields(_RECORDS[f.name])])
+            names = [x.name for x in fields(_RECORDS[f.name])]
+            get = attrgetter(*names)
+            rows = ([get(v)] if len(names) == 1 else list(get(v)) for v in value)
+            plain = _plain if _RECORDS[f.name] is CheckResult else list
+            body = ",\n".join(_dump(plain(row)) for row in rows)
+            cols = _dump(names)
             parts.append(f'"{f.name}":{{"columns":{cols},"rows":[\n{body}\n]}}')
         else:
             parts.append(f'"{f.name}":{_dump(value)}')

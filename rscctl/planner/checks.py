@@ -38,6 +38,7 @@ class Context:
         self.facts: dict[str, Any] = plan.facts.get("compute", {})
         self._port_names: dict[str, frozenset[str]] = {}
         self.results: dict[str, list[Finding]] = {}
+        self.leaf_links: dict[str, tuple[int, int, Counter[str]]] | None = None
 
     def port_names(self, model: str) -> frozenset[str]:
         if model not in self._port_names:
@@ -94,7 +95,13 @@ def check_ports_exist(plan: Plan, ctx: Context) -> list[Finding]:
 
 
 def _leaf_links(ctx: Context) -> dict[str, tuple[int, int, Counter[str]]]:
-    """Per leaf: downlinks, uplinks and uplinks per spine."""
+    """Per leaf: downlinks, uplinks and uplinks per spine (computed once per run)."""
+    if ctx.leaf_links is None:
+        ctx.leaf_links = _count_leaf_links(ctx)
+    return ctx.leaf_links
+
+
+def _count_leaf_links(ctx: Context) -> dict[str, tuple[int, int, Counter[str]]]:
     g = ctx.compute
     out: dict[str, tuple[int, int, Counter[str]]] = {}
     for leaf in ctx.of_role("compute-leaf"):

@@ -31,14 +31,15 @@ def spine_name(pb: PlanBuilder, n: int) -> str:
     return pb.build.naming.spine.format(n=n)
 
 
-def spine_port_index(pb: PlanBuilder, su: int, rail: int, link: int) -> int:
+def spine_port_index(rails: int, links_per_spine: int, su: int, rail: int, link: int) -> int:
     """0-based port of a spine that leaf (su, rail) uses for its `link`-th link to it."""
-    return ((su - 1) * pb.build.rails + (rail - 1)) * pb.build.links_per_spine + link
+    return ((su - 1) * rails + (rail - 1)) * links_per_spine + link
 
 
 def place_devices(pb: PlanBuilder) -> None:
     """Nodes two per GPU rack of their SU's pod; leaves in the pod's network rack; spines."""
     c = pb.build.compute
+    rails = pb.build.rails
     for su in range(1, c.scalable_units + 1):
         gpu_racks = pb.racks_of("gpu", su)
         count = min(c.nodes_per_su, c.gpu_nodes - (su - 1) * c.nodes_per_su)
@@ -48,7 +49,7 @@ def place_devices(pb: PlanBuilder) -> None:
             index = (su - 1) * c.nodes_per_su + slot
             pb.place_in([rack], Device(name, "gpu-node", c.node_model, "", 0, su, None, index))
         net = pb.racks_of("network", su)
-        for rail in range(1, pb.build.rails + 1):
+        for rail in range(1, rails + 1):
             dev = Device(leaf_name(pb, su, rail), "compute-leaf", c.leaf_model, "", 0, su, rail)
             pb.place_in(net, dev)
     spine_racks = pb.racks_of("spine")
@@ -66,27 +67,29 @@ def cable(pb: PlanBuilder) -> None:
     spine_model = b.model(c.spine_model)
     hca = {p.rail: p.name for p in node_model.ports_of("compute")}
     n_per = c.nodes_per_su
+    rails, per_spine = b.rails, b.links_per_spine
+    leaf_port = leaf_model.switch_port_names()
+    spine_port = spine_model.switch_port_names()
     for su in range(1, c.scalable_units + 1):
         count = min(n_per, c.gpu_nodes - (su - 1) * n_per)
         for slot in range(1, count + 1):
             node = node_name(pb, su, slot)
-            for rail in range(1, b.rails + 1):
+            for rail in range(1, rails + 1):
                 pb.connect(
                     f"C1-S{su:03d}-N{slot:02d}-R{rail}", FABRIC, node, hca[rail],
-                    leaf_name(pb, su, rail), leaf_model.switch_port_name(slot - 1), c.cable_class,
+                    leaf_name(pb, su, rail), leaf_port[slot - 1], c.cable_class,
                 )
     for su in range(1, c.scalable_units + 1):
-        for rail in range(1, b.rails + 1):
+        for rail in range(1, rails + 1):
             leaf = leaf_name(pb, su, rail)
             for s in range(1, c.spines + 1):
-                for k in range(b.links_per_spine):
-                    up = n_per + (s - 1) * b.links_per_spine + k
-                    sp = spine_port_index(pb, su, rail, k)
-                    suffix = f"-L{k + 1}" if b.links_per_spine > 1 else ""
+                for k in range(per_spine):
+                    up = n_per + (s - 1) * per_spine + k
+                    sp = spine_port_index(rails, per_spine, su, rail, k)
+                    suffix = f"-L{k + 1}" if per_spine > 1 else ""
                     pb.connect(
                         f"C2-S{su:03d}-R{rail}-SP{s:02d}{suffix}", FABRIC,
-                        leaf, leaf_model.switch_port_name(up),
-                        spine_name(pb, s), spine_model.switch_port_name(sp), c.cable_class,
+                        leaf, leaf_port[up], spine_name(pb, s), spine_port[sp], c.cable_class,
                     )
 
 
