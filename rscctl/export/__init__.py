@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rscctl.export.csvs import export_csv
+from rscctl.export.labels import export_labels
+from rscctl.export.xlsx import export_xlsx
 from rscctl.outputs import Files
 from rscctl.planjson import generate_plan_json
 from rscctl.planner.model import Plan
@@ -23,6 +25,8 @@ def export_plan_json(plan: Plan) -> Files:
 EXPORTERS: dict[str, Exporter] = {
     "plan": export_plan_json,
     "csv": export_csv,
+    "xlsx": export_xlsx,
+    "labels": export_labels,
 }
 
 

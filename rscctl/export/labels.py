@@ -1,0 +1,171 @@
+"""labels.pdf (label sheets) and labels.csv (for label printers): one label per cable end.
+
+The text is the plan's own `label_a` / `label_b` (scheme in rscctl.planner.labels and the
+README): `<cable id> <this end> > <far end>`, each end `hall-row-rack-U<ru> device:port`. On a
+label it is set on three lines (ID, this end, `> far end`) and a fourth small line says which
+end (A/B), the medium, length and part, so the right cable is picked and the right end labelled.
+
+Labels come in work-order walking order, A then B end of each cable side by side, and every
+work order starts a new sheet, so each cabling team gets its own sheets in the order it walks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from rscctl.export.pdfmin import MM, Page, fit_size, pdf_string, write_pdf
+from rscctl.export.tables import fmt_length
+from rscctl.export.workorders import WorkOrder, work_orders
+from rscctl.outputs import Files
+from rscctl.planner.model import Cable, Plan
+
+CSV_COLUMNS = (
+    "work_order", "sheet", "position", "cable_id", "end", "label", "line1", "line2", "line3",
+    "line4",
+)
+
+
+@dataclass(frozen=True)
+class LabelSheet:
+    """Sheet geometry; the default is A4 with 3 x 8 labels of 63.5 x 33.9 mm (Avery L7159)."""
+
+    page_w_mm: float = 210.0
+    page_h_mm: float = 297.0
+    cols: int = 3
+    rows: int = 8
+    label_w_mm: float = 63.5
+    label_h_mm: float = 33.9
+    pitch_x_mm: float = 66.04
+    pitch_y_mm: float = 33.9
+    left_mm: float = 7.21
+    top_mm: float = 12.9
+    pad_mm: float = 2.5
+
+    @property
+    def per_sheet(self) -> int:
+        return self.cols * self.rows
+
+
+DEFAULT_SHEET = LabelSheet()
+
+
+# One label: work order, cable, end ("A"/"B"), full text, then the four printed lines.
+LabelEnd = tuple[str, Cable, str, str, str, str, str, str]
+
+
+def label_lines(cable_id: str, text: str, end: str, c: Cable) -> tuple[str, str, str, str]:
+    """Split `<id> <here> > <there>` into the printed lines; keep the text whole otherwise."""
+    detail = f"{end} end  {c.media} {fmt_length(c.length_m)} m  {c.part_number}".rstrip()
+    rest = text[len(cable_id) + 1:] if text.startswith(cable_id + " ") else ""
+    here, sep, there = rest.partition(" > ")
+    if not sep:
+        return (text[:40], text[40:80], text[80:], detail)
+    return (cable_id, here, f"> {there}", detail)
+
+
+def label_ends(orders: list[WorkOrder]) -> list[LabelEnd]:
+    out: list[LabelEnd] = []
+    add = out.append
+    for wo in orders:
+        name = wo.sheet
+        for c in wo.cables:
+            cid = c.cable_id
+            tail = f"{c.media} {fmt_length(c.length_m)} m  {c.part_number}".rstrip()
+            for end, text in (("A", c.label_a), ("B", c.label_b)):
+                here, sep, there = text[len(cid) + 1:].partition(" > ")
+                if sep and text.startswith(cid + " "):
+                    add((name, c, end, text, cid, here, "> " + there, f"{end} end  {tail}"))
+                else:
+                    add((name, c, end, text, *label_lines(cid, text, end, c)))
+    return out
+
+
+def paginate(ends: list[LabelEnd], per_sheet: int) -> list[list[LabelEnd]]:
+    """Sheets of labels; every work order starts a new sheet."""
+    sheets: list[list[LabelEnd]] = []
+    current: list[LabelEnd] = []
+    for e in ends:
+        if current and (len(current) == per_sheet or current[-1][0] != e[0]):
+            sheets.append(current)
+            current = []
+        current.append(e)
+    if current:
+        sheets.append(current)
+    return sheets
+
+
+class _Sizes:
+    """Courier sizes that fit a line of n characters, computed once per length."""
+
+    def __init__(self, width_pt: float, size: float) -> None:
+        self.width, self.size = width_pt, size
+        self.cache: dict[int, str] = {}
+
+    def __call__(self, n: int) -> str:
+        s = self.cache.get(n)
+        if s is None:
+            s = self.cache[n] = f"{fit_size('x' * n, self.width, self.size):.2f}"
+        return s
+
+
+def _pdf_text(s: str) -> str:
+    return s if s.isascii() and not ("(" in s or ")" in s or "\\" in s) else pdf_string(s)[1:-1]
+
+
+def render_pdf(build: str, sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAULT_SHEET) -> bytes:
+    """Label sheets; the operators of each label slot are laid out once, text dropped in."""
+    pw, ph = geo.page_w_mm * MM, geo.page_h_mm * MM
+    lw, lh = geo.label_w_mm * MM, geo.label_h_mm * MM
+    pad = geo.pad_mm * MM
+    inner = lw - 2 * pad
+    fits = [_Sizes(inner, 11.0), _Sizes(inner, 8.5), _Sizes(inner, 8.5), _Sizes(inner, 6.0)]
+    drops = (0.30, 0.55, 0.76, 0.93)  # baseline of each line, as a fraction of the height
+    slots = []
+    outlines = ["q 0.80 G 0.30 w"]
+    for i in range(geo.per_sheet):
+        col, row = i % geo.cols, i // geo.cols
+        x = (geo.left_mm + col * geo.pitch_x_mm) * MM
+        top = ph - (geo.top_mm + row * geo.pitch_y_mm) * MM
+        outlines.append(f"{x:.2f} {top - lh:.2f} {lw:.2f} {lh:.2f} re")
+        slots.append([f"{x + pad:.2f} {top - d * lh:.2f} Td (" for d in drops])
+    outlines.append("S Q")
+    frame = " ".join(outlines)
+    pages = []
+    total = len(sheets)
+    hx, hy = geo.left_mm * MM, ph - geo.top_mm * MM / 2
+    f0, f1, f2, f3 = fits
+    for n, labels in enumerate(sheets, start=1):
+        head = _pdf_text(f"{build} cable labels - work order {labels[0][0]} - sheet {n} of {total}")
+        ops = [frame, f"BT /R 7.00 Tf {hx:.2f} {hy:.2f} Td ({head}) Tj ET"]
+        for lab, (p0, p1, p2, p3) in zip(labels, slots, strict=False):
+            l0, l1, l2, l3 = (_pdf_text(x) for x in lab[4:8])
+            ops.append(
+                f"BT /B {f0(len(l0))} Tf {p0}{l0}) Tj ET\n"
+                f"BT /R {f1(len(l1))} Tf {p1}{l1}) Tj ET\n"
+                f"BT /R {f2(len(l2))} Tf {p2}{l2}) Tj ET\n"
+                f"BT /R {f3(len(l3))} Tf {p3}{l3}) Tj ET"
+            )
+        pages.append(Page(ops))
+    return write_pdf(pages, pw, ph)
+
+
+def render_csv(sheets: list[list[LabelEnd]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    w.writerows(
+        (lab[0], n, pos, lab[1].cable_id, lab[2], lab[3], lab[4], lab[5], lab[6], lab[7])
+        for n, labels in enumerate(sheets, start=1)
+        for pos, lab in enumerate(labels, start=1)
+    )
+    return buf.getvalue().encode("utf-8")
+
+
+def export_labels(plan: Plan) -> Files:
+    sheets = paginate(label_ends(work_orders(plan)), DEFAULT_SHEET.per_sheet)
+    return {"labels.pdf": render_pdf(plan.build, sheets), "labels.csv": render_csv(sheets)}
+
+
+__all__ = ["CSV_COLUMNS", "DEFAULT_SHEET", "LabelSheet", "export_labels", "label_lines"]

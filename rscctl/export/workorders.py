@@ -1,0 +1,139 @@
+"""Work orders: the plan's cables cut into jobs a cabling team does in one go, in walking order.
+
+Generic over fabrics, so networks added later get work orders without code here:
+
+- a cable whose two ends stand in the same SU (pod) belongs to the work order of that fabric
+  and SU (compute node-leaf cables: one work order per SU);
+- any other cable belongs to the work order of its fabric and its B end (the upper-tier device
+  the cables converge on: compute leaf-spine cables, one work order per spine).
+
+Rows run in walking order: A-end rack (floor order), rack unit, port (natural order), so a
+technician walks the racks once from the first row to the last.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections import Counter
+from dataclasses import dataclass
+
+from rscctl.planner.model import Cable, Plan
+
+_DIGITS = re.compile(r"(\d+)")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\']")
+SHEET_NAME_MAX = 31
+
+
+@dataclass(frozen=True)
+class WorkOrder:
+    """One job: its sheet name, what it covers and its cables in walking order."""
+
+    key: tuple[str, str, str]
+    sheet: str
+    fabric: str
+    tier: str
+    scope: str
+    cables: tuple[Cable, ...]
+
+    @property
+    def length_m(self) -> float:
+        return round(sum(c.length_m for c in self.cables), 2)
+
+    def media_counts(self) -> Counter[str]:
+        return Counter(c.media for c in self.cables)
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """'L02/P10' < 'L10/P01' and '2' < '10': digits compare as numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(text) if p)
+
+
+class Walker:
+    """Walking-order keys for cable ends, with lookups built once per plan."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.rack_order = {r.name: i for i, r in enumerate(plan.racks)}
+        self.devices = plan.device_index()
+        self._ports: dict[str, tuple[tuple[int, int | str], ...]] = {}
+        self._dev_rank = {
+            d.name: (self.rack_order[d.rack], d.ru, d.name) for d in plan.devices
+        }
+
+    def port_key(self, port: str) -> tuple[tuple[int, int | str], ...]:
+        key = self._ports.get(port)
+        if key is None:
+            key = self._ports[port] = natural_key(port)
+        return key
+
+    def a_key(self, c: Cable) -> tuple[object, ...]:
+        return (self._dev_rank[c.a_device], self.port_key(c.a_port), c.cable_id)
+
+    def ru(self, device: str) -> int:
+        return self.devices[device].ru
+
+
+def sheet_names(wanted: list[str], reserved: tuple[str, ...] = ("Summary",)) -> list[str]:
+    """Valid, unique worksheet names (<= 31 chars, no []:*?/\\'), in the order asked."""
+    taken = {r.lower() for r in reserved}
+    out = []
+    for name in wanted:
+        base = _SHEET_BAD.sub("-", name).strip() or "sheet"
+        base = base[:SHEET_NAME_MAX]
+        cand, n = base, 1
+        while cand.lower() in taken:
+            n += 1
+            suffix = f"~{n}"
+            cand = base[: SHEET_NAME_MAX - len(suffix)] + suffix
+        taken.add(cand.lower())
+        out.append(cand)
+    return out
+
+
+_last: tuple[weakref.ref[Plan], list[WorkOrder]] | None = None
+
+
+def work_orders(plan: Plan) -> list[WorkOrder]:
+    """Every cable in exactly one work order; orders sorted by fabric, then floor order.
+
+    Several exporters (xlsx, labels, html) need them: the last plan's are kept, keyed by the
+    plan object itself (a Plan is immutable), so rendering every kind groups only once.
+    """
+    global _last
+    if _last is not None and _last[0]() is plan:
+        return _last[1]
+    orders = _work_orders(plan, Walker(plan))
+    _last = (weakref.ref(plan), orders)
+    return orders
+
+
+def _work_orders(plan: Plan, w: Walker) -> list[WorkOrder]:
+    devs = w.devices
+    groups: dict[tuple[str, str, str], list[Cable]] = {}
+    tiers: dict[tuple[str, str, str], Counter[str]] = {}
+    order: dict[tuple[str, str, str], tuple[object, ...]] = {}
+    for c in plan.cables:
+        da, db = devs[c.a_device], devs[c.b_device]
+        if da.su is not None and da.su == db.su:
+            key = (c.fabric, "su", f"SU{da.su:03d}")
+            rank: tuple[object, ...] = (0, da.su)
+        else:
+            key = (c.fabric, "device", c.b_device)
+            rank = (1, w.rack_order[c.b_rack], db.ru, c.b_device)
+        groups.setdefault(key, []).append(c)
+        tiers.setdefault(key, Counter())[f"{da.role} > {db.role}"] += 1
+        order.setdefault(key, rank)
+    fabric_rank = {f: i for i, f in enumerate(dict.fromkeys(c.fabric for c in plan.cables))}
+    keys = sorted(groups, key=lambda k: (fabric_rank[k[0]], order[k]))
+    names = sheet_names([f"{k[0]} {k[2]}" for k in keys])
+    return [
+        WorkOrder(
+            key=k, sheet=name, fabric=k[0],
+            tier=", ".join(t for t, _ in sorted(tiers[k].items(), key=lambda kv: -kv[1])),
+            scope=k[2], cables=tuple(sorted(groups[k], key=w.a_key)),
+        )
+        for k, name in zip(keys, names, strict=True)
+    ]
+
+
+__all__ = ["Walker", "WorkOrder", "natural_key", "sheet_names", "work_orders"]

@@ -1,0 +1,246 @@
+"""A minimal, streaming SpreadsheetML (.xlsx) writer: tables, styles, print setup, no more.
+
+Why not XlsxWriter: measured on phase 2 (32,000 cables x 13 columns) it took 4.6 s (6.3 s with
+constant_memory), half the 10 s budget of every deliverable. This writer builds each sheet's XML
+with string joins and one shared-string table and takes a fraction of that. It writes only what
+the work orders need: frozen header, auto-filter, fitted widths, landscape fit-to-width printing
+with the header repeated, bold header rows, internal hyperlinks. Output is deterministic (fixed
+zip timestamps, no document properties with dates).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+Value = str | int | float | None
+
+# Style ids (cellXfs indexes in STYLES_XML).
+PLAIN, HEADER, TITLE, BOLD = 0, 1, 2, 3
+
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+STYLES_XML = (
+    XML_HEAD + f"<styleSheet {NS}>"
+    '<fonts count="3"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="14"/><name val="Calibri"/></font></fonts>'
+    '<fills count="3"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="FFD9E1F2"/><bgColor indexed="64"/>'
+    "</patternFill></fill></fills>"
+    '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+    '<border><left/><right/><top/><bottom style="thin"><color auto="1"/></bottom><diagonal/>'
+    "</border></borders>"
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1"'
+    ' applyBorder="1"/>'
+    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+)
+
+
+@dataclass
+class Sheet:
+    """One worksheet. `header` is the 0-based row frozen, filtered and repeated on print."""
+
+    name: str
+    rows: list[Sequence[Value]]
+    header: int | None = 0
+    row_styles: dict[int, int] = field(default_factory=dict)
+    links: list[tuple[int, int, str]] = field(default_factory=list)  # row, col, sheet name
+    max_width: float = 60.0
+    min_width: float = 4.0
+
+
+def col_letter(i: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def escape(s: str) -> str:
+    if "&" in s or "<" in s or ">" in s:
+        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return s
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+class _Strings:
+    """The workbook's shared-string table."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def xml(self) -> str:
+        parts = [XML_HEAD, f'<sst {NS} count="{len(self.index)}" uniqueCount="{len(self.index)}">']
+        for s in self.index:
+            sp = ' xml:space="preserve"' if s != s.strip() else ""
+            parts.append(f"<si><t{sp}>{escape(s)}</t></si>")
+        parts.append("</sst>")
+        return "".join(parts)
+
+
+def _widths(sheet: Sheet, ncols: int) -> list[float]:
+    widest = [0] * ncols
+    for r, row in enumerate(sheet.rows):
+        if sheet.row_styles.get(r) == TITLE:
+            continue  # titles may overflow into the next cells
+        for i, v in enumerate(row):
+            if v is not None:
+                n = len(v) if isinstance(v, str) else len(f"{v:g}" if isinstance(v, float)
+                                                          else str(v))
+                if n > widest[i]:
+                    widest[i] = n
+    return [min(max(n * 1.1 + 2, sheet.min_width), sheet.max_width) for n in widest]
+
+
+def _sheet_xml(sheet: Sheet, strings: _Strings) -> str:
+    ncols = max((len(r) for r in sheet.rows), default=1)
+    nrows = max(len(sheet.rows), 1)
+    letters = [col_letter(i) for i in range(ncols)]
+    last = f"{letters[-1]}{nrows}"
+    sst = strings.index
+    out = [XML_HEAD, f"<worksheet {NS} {NS_R}>",
+           '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>', f'<dimension ref="A1:{last}"/>']
+    if sheet.header is not None:
+        top = sheet.header + 2
+        out.append(f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{top - 1}" '
+                   f'topLeftCell="A{top}" activePane="bottomLeft" state="frozen"/>'
+                   '<selection pane="bottomLeft"/></sheetView></sheetViews>')
+    else:
+        out.append('<sheetViews><sheetView workbookViewId="0"/></sheetViews>')
+    out.append('<sheetFormatPr defaultRowHeight="15"/><cols>')
+    for i, w in enumerate(_widths(sheet, ncols)):
+        out.append(f'<col min="{i + 1}" max="{i + 1}" width="{w:.1f}" customWidth="1"/>')
+    out.append("</cols><sheetData>")
+    styles = sheet.row_styles
+    for r, row in enumerate(sheet.rows):
+        rn = r + 1
+        style = styles.get(r, PLAIN)
+        sa = f' s="{style}"' if style else ""
+        cells = []
+        for i, v in enumerate(row):
+            if v is None or v == "":
+                continue
+            if isinstance(v, str):
+                k = sst.get(v)
+                if k is None:
+                    k = sst[v] = len(sst)
+                cells.append(f'<c r="{letters[i]}{rn}"{sa} t="s"><v>{k}</v></c>')
+            else:
+                cells.append(f'<c r="{letters[i]}{rn}"{sa}><v>{v}</v></c>')
+        out.append(f'<row r="{rn}">{"".join(cells)}</row>')
+    out.append("</sheetData>")
+    if sheet.header is not None:
+        out.append(f'<autoFilter ref="A{sheet.header + 1}:{last}"/>')
+    if sheet.links:
+        out.append("<hyperlinks>")
+        for r, c, target in sheet.links:
+            loc = escape(quote_sheet(target)).replace('"', "&quot;") + "!A1"
+            out.append(f'<hyperlink ref="{letters[c]}{r + 1}" location="{loc}"/>')
+        out.append("</hyperlinks>")
+    out.append('<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" '
+               'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
+               'fitToHeight="0"/><headerFooter><oddHeader>&amp;L&amp;A&amp;R&amp;P / &amp;N'
+               "</oddHeader></headerFooter></worksheet>")
+    return "".join(out)
+
+
+def _workbook_xml(sheets: list[Sheet]) -> str:
+    names = []
+    parts = [XML_HEAD, f"<workbook {NS} {NS_R}><bookViews><workbookView/></bookViews><sheets>"]
+    for i, s in enumerate(sheets):
+        esc = escape(s.name).replace('"', "&quot;")
+        parts.append(f'<sheet name="{esc}" sheetId="{i + 1}" r:id="rId{i + 1}"/>')
+        if s.header is not None:
+            q = escape(quote_sheet(s.name))
+            ncols = max((len(r) for r in s.rows), default=1)
+            end = f"${col_letter(ncols - 1)}${max(len(s.rows), 1)}"
+            names.append(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" '
+                         f'hidden="1">{q}!$A${s.header + 1}:{end}</definedName>')
+            names.append(f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
+                         f"{q}!${s.header + 1}:${s.header + 1}</definedName>")
+    parts.append("</sheets>")
+    if names:
+        parts.append("<definedNames>" + "".join(names) + "</definedNames>")
+    parts.append("</workbook>")
+    return "".join(parts)
+
+
+def _rels(sheets: list[Sheet]) -> str:
+    parts = [XML_HEAD, f'<Relationships xmlns="{PKG_REL}">']
+    for i in range(len(sheets)):
+        parts.append(f'<Relationship Id="rId{i + 1}" Type="{REL}/worksheet" '
+                     f'Target="worksheets/sheet{i + 1}.xml"/>')
+    n = len(sheets)
+    parts.append(f'<Relationship Id="rId{n + 1}" Type="{REL}/styles" Target="styles.xml"/>')
+    parts.append(f'<Relationship Id="rId{n + 2}" Type="{REL}/sharedStrings" '
+                 'Target="sharedStrings.xml"/></Relationships>')
+    return "".join(parts)
+
+
+def _content_types(n: int) -> str:
+    sheets = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="{CT}.worksheet+xml"/>'
+        for i in range(n)
+    )
+    return (
+        XML_HEAD + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{CT}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{CT}.styles+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{CT}.sharedStrings+xml"/>'
+        f"{sheets}</Types>"
+    )
+
+
+ROOT_RELS = (
+    XML_HEAD + f'<Relationships xmlns="{PKG_REL}">'
+    f'<Relationship Id="rId1" Type="{REL}/officeDocument" '
+    'Target="xl/workbook.xml"/></Relationships>'
+)
+
+
+def write_xlsx(sheets: list[Sheet], level: int = 1) -> bytes:
+    """The .xlsx bytes of the sheets, in order. Sheet names must be valid and unique."""
+    strings = _Strings()
+    bodies = [_sheet_xml(s, strings) for s in sheets]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+        def put(name: str, text: str) -> None:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, text.encode("utf-8"), compresslevel=level)
+
+        put("[Content_Types].xml", _content_types(len(sheets)))
+        put("_rels/.rels", ROOT_RELS)
+        put("xl/workbook.xml", _workbook_xml(sheets))
+        put("xl/_rels/workbook.xml.rels", _rels(sheets))
+        put("xl/styles.xml", STYLES_XML)
+        for i, body in enumerate(bodies):
+            put(f"xl/worksheets/sheet{i + 1}.xml", body)
+        put("xl/sharedStrings.xml", strings.xml())
+    return buf.getvalue()
+
+
+__all__ = ["BOLD", "HEADER", "PLAIN", "TITLE", "Sheet", "col_letter", "write_xlsx"]
