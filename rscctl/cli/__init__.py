@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from rscctl.cli.common import console, err_console
 from rscctl.cli.plan_cmd import register as register_plan
+from rscctl.cli.verify import register as register_verify
 from rscctl.errors import EXIT_BAD_INPUT, CheckFailed, RscctlError
 
 MAX_FINDINGS_SHOWN = 20
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register_plan(app)
+register_verify(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
 
 from rscctl.declare.catalog import Catalog, HardwareModel, Strict
+from rscctl.declare.policy import Policy, check_against_networks
 
 RackKind = Literal["gpu", "network", "spine", "storage", "management"]
 
@@ -113,6 +114,7 @@ class Build(Strict):
     floorplan: FloorPlan
     networks: dict[str, Network] = Field(default_factory=dict)
     servers: tuple[ServerGroup, ...] = ()
+    policy: Policy | None = None
 
     # -- derived facts, used by validators and the planner ---------------------------------
 
@@ -333,6 +335,15 @@ class Build(Strict):
             g.kind == "management" for h in self.floorplan.halls for r in h.rows for g in r.racks
         ):
             raise ValueError("servers need racks of kind management in the floor plan; add some")
+        return self
+
+    @model_validator(mode="after")
+    def _policy_networks(self) -> Build:
+        """The firewall policy names declared networks and keeps outsiders outside them."""
+        if self.policy is not None:
+            check_against_networks(
+                self.policy, {k: v.supernet for k, v in self.networks.items()}
+            )
         return self
 
     @model_validator(mode="after")

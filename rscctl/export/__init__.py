@@ -11,6 +11,7 @@ from collections.abc import Callable
 from rscctl.export.csvs import export_csv
 from rscctl.export.labels import export_labels
 from rscctl.export.xlsx import export_xlsx
+from rscctl.firewall.render import export_firewall
 from rscctl.outputs import Files
 from rscctl.planjson import generate_plan_json
 from rscctl.planner.model import Plan
@@ -27,6 +28,7 @@ EXPORTERS: dict[str, Exporter] = {
     "csv": export_csv,
     "xlsx": export_xlsx,
     "labels": export_labels,
+    "firewall": export_firewall,
 }
 
 

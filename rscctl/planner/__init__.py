@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from rscctl.declare.build import Build
 from rscctl.planner import compute_fabric, servers
+from rscctl.planner import firewall as firewall_policy
 from rscctl.planner.builder import PlanBuilder
 from rscctl.planner.checks import run_checks
 from rscctl.planner.floorplan import expand_racks
@@ -19,7 +20,9 @@ from rscctl.planner.model import Plan
 Stage = Callable[[PlanBuilder], None]
 
 # The order matters: later stages take the rack space earlier ones leave.
-STAGES: list[Stage] = [compute_fabric.plan_compute, servers.plan_servers]
+STAGES: list[Stage] = [
+    compute_fabric.plan_compute, servers.plan_servers, firewall_policy.plan_policy,
+]
 
 
 def _facts(build: Build, pb: PlanBuilder) -> dict[str, object]:

@@ -1,0 +1,1 @@
+"""Verifiers: prove properties of rendered artifacts by running the real tools on them."""
