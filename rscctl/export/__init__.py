@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rscctl.export.csvs import export_csv
+from rscctl.export.drawings import export_drawings
 from rscctl.export.labels import export_labels
 from rscctl.export.xlsx import export_xlsx
 from rscctl.firewall.render import export_firewall
@@ -28,6 +29,7 @@ EXPORTERS: dict[str, Exporter] = {
     "csv": export_csv,
     "xlsx": export_xlsx,
     "labels": export_labels,
+    "drawings": export_drawings,
     "firewall": export_firewall,
 }
 
