@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from rscctl.cli.common import console, err_console
+from rscctl.cli.lab import register as register_lab
 from rscctl.cli.plan_cmd import register as register_plan
 from rscctl.cli.verify import register as register_verify
 from rscctl.errors import EXIT_BAD_INPUT, CheckFailed, RscctlError
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register_plan(app)
+register_lab(app)
 register_verify(app)
 
 

@@ -1,0 +1,81 @@
+"""`rscctl lab up|status|down|hosts`: the build's nodes as containers on this machine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rscctl.cli.common import console, err_console
+from rscctl.declare import load_build
+from rscctl.lab import lifecycle
+from rscctl.lab.hosts import lab_layout
+from rscctl.lab.state import DEFAULT_STATE_DIR
+from rscctl.planner import build_plan
+
+lab_app = typer.Typer(help="A lab of containers (podman) for test runs: up, status, down.",
+                      no_args_is_help=True)
+
+StateOpt = Annotated[Path, typer.Option("--state-dir", help="the lab's keys, known_hosts, "
+                                        "ssh_config, inventory and record")]
+BuildArg = Annotated[str, typer.Argument(help="a build in topology/ or a YAML path")]
+
+
+def _log(msg: str) -> None:
+    err_console.print(msg, highlight=False)
+
+
+@lab_app.command()
+def up(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
+    """Start one container per host of BUILD, each with its own namespace, address and sshd."""
+    st = lifecycle.up(build, state_dir, log=_log)
+    n = len(st.layout.hosts) if st.layout else 0
+    console.print(f"lab {st.lab_id} up: {n} hosts in {st.timings.get('start_s', 0):.1f} s; "
+                  f"ssh -F {st.path('ssh_config')} HOST; inventory {st.path('inventory.yml')}")
+
+
+@lab_app.command()
+def status(state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
+    """The lab's hosts, addresses and container states."""
+    st, hosts = lifecycle.status(state_dir)
+    if st.layout is None:
+        console.print(f"no lab in {state_dir}")
+        raise typer.Exit(0)
+    t = Table(title=f"lab {st.lab_id} ({st.layout.build}, {st.phase}); controller "
+                    f"{st.layout.controller}")
+    for col in ("host", "role", "address", "container"):
+        t.add_column(col)
+    for h in hosts:
+        t.add_row(h.host.name, h.host.role, f"{h.host.address}/{h.host.prefix_len}", h.state)
+    console.print(t)
+    if any(h.state != "running" for h in hosts):
+        raise typer.Exit(1)
+
+
+@lab_app.command()
+def down(state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
+    """Remove every container, namespace and ssh client of the lab (also after a crash)."""
+    r = lifecycle.down(state_dir)
+    console.print(f"lab down: {r.containers} containers, {r.namespaces} namespaces, "
+                  f"{r.ssh_clients} ssh clients removed in {r.seconds:.1f} s")
+
+
+@lab_app.command()
+def hosts(build: BuildArg = "lab",
+          as_json: Annotated[bool, typer.Option("--json", help="JSON (the Vagrantfile reads it)")]
+          = False) -> None:
+    """The hosts a lab of BUILD runs and their addresses (no root needed)."""
+    b = load_build(build)
+    layout = lab_layout(b, build_plan(b, check=False))
+    if as_json:
+        typer.echo(json.dumps(layout.as_dict(), indent=1, sort_keys=True))
+        return
+    for h in layout.hosts:
+        console.print(f"{h.name:12} {h.role:16} {h.address}/{h.prefix_len}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lab_app, name="lab")

@@ -1,0 +1,97 @@
+"""How the controller reaches the lab: its key pair, known_hosts, ssh_config and inventory.
+
+Rendering is pure (templates/lab/ssh_config and inventory.yml); `collect_host_keys` runs
+ssh-keyscan from the controller's namespace until every host answered.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rscctl.errors import MissingTool, RscctlError
+from rscctl.lab import netproxy
+from rscctl.lab.hosts import LabHost, LabLayout
+from rscctl.lab.image import LAB_USER
+from rscctl.outputs import write_atomic
+from rscctl.templating import render
+
+KEY_TYPE = "ssh-ed25519"
+
+
+def ensure_keypair(state_dir: Path) -> Path:
+    """The controller's ed25519 key pair (made once per state dir, kept across labs)."""
+    key = state_dir / "id_ed25519"
+    if not key.is_file():
+        try:
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                            "rscctl-lab-controller", "-f", str(key)], check=True,
+                           capture_output=True)
+        except FileNotFoundError:
+            raise MissingTool("ssh-keygen is not installed; apt-get install openssh-client"
+                              ) from None
+    key.chmod(0o600)
+    return key
+
+
+def proxy_command(netns_path: Path) -> str:
+    return f"{sys.executable} -I -S {Path(netproxy.__file__).resolve()} {netns_path} %h %p"
+
+
+def parse_keyscan(text: str) -> dict[str, str]:
+    """ssh-keyscan output -> {address: 'ssh-ed25519 KEY'} (comments and other types ignored)."""
+    keys: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and not line.startswith("#") and parts[1] == KEY_TYPE:
+            keys[parts[0]] = f"{parts[1]} {parts[2]}"
+    return keys
+
+
+def known_hosts_text(hosts: Sequence[LabHost], keys: dict[str, str]) -> str:
+    """One line per host, under its name and its address."""
+    return "".join(f"{h.name},{h.address} {keys[str(h.address)]}\n" for h in hosts)
+
+
+def collect_host_keys(hosts: Sequence[LabHost], netns: str | None,
+                      timeout: float = 30.0) -> dict[str, str]:
+    """ssh-keyscan every host (from `netns` if given) until all answered or `timeout`."""
+    wanted = {str(h.address) for h in hosts}
+    keys: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        missing = sorted(wanted - keys.keys())
+        cmd = ["ssh-keyscan", "-T", "2", "-t", "ed25519", *missing]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns, *cmd]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        keys.update({a: k for a, k in parse_keyscan(res.stdout).items() if a in wanted})
+        if wanted <= keys.keys():
+            return keys
+        if time.monotonic() > deadline:
+            raise RscctlError(
+                f"no ssh host key from {len(wanted - keys.keys())} lab hosts after "
+                f"{timeout:.0f} s (first: {sorted(wanted - keys.keys())[0]}); "
+                "see `podman logs` of that node")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def write_access(state_dir: Path, lab_id: str, layout: LabLayout, keys: dict[str, str],
+                 proxy: str | None, command: str = "up") -> None:
+    """known_hosts, ssh_config and inventory.yml in the state dir."""
+    sd = state_dir.resolve()
+    hosts = layout.hosts
+    groups: dict[str, list[LabHost]] = {}
+    for h in hosts:
+        groups.setdefault(h.group, []).append(h)
+    ctx = {"lab_id": lab_id, "build": layout.build, "state_dir": str(sd), "hosts": hosts,
+           "user": LAB_USER, "proxy": proxy, "controller": str(layout.controller),
+           "groups": sorted(groups.items()), "command": command}
+    write_atomic(sd / "known_hosts", known_hosts_text(hosts, keys).encode())
+    write_atomic(sd / "ssh_config", render("lab/ssh_config", **ctx).encode())
+    write_atomic(sd / "inventory.yml", render("lab/inventory.yml", **ctx).encode())

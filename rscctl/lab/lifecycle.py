@@ -1,0 +1,188 @@
+"""`lab up`, `lab status`, `lab down`: the order of the steps and their record.
+
+up:   preflight -> image -> record layout -> namespaces -> bridge and veths -> containers ->
+      host keys -> ssh_config and inventory. Each step is recorded before the next starts; a
+      failure tears down what was made, and a crash is cleaned by `down`.
+down: ssh clients of this lab -> containers (by label) -> namespaces (by prefix) -> record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from rscctl.declare import load_build
+from rscctl.errors import UserError
+from rscctl.lab import access, net
+from rscctl.lab.engine import EngineUnavailable, Podman
+from rscctl.lab.hosts import LabHost, LabLayout, lab_layout
+from rscctl.lab.image import Recipe, cache_dir, ensure_image
+from rscctl.lab.state import LabState
+from rscctl.planner import build_plan
+
+LABEL = "rscctl.lab"
+# What a node needs beyond podman's defaults: nft (NET_ADMIN), sshd's privilege separation
+# (SYS_CHROOT) and its login records (AUDIT_WRITE).
+CAPS = "NET_ADMIN,SYS_CHROOT,AUDIT_WRITE"
+PARALLEL = int(os.environ.get("RSCCTL_LAB_PARALLEL", "6"))
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def engine(state_dir: Path) -> Podman:
+    return Podman(state_dir.resolve(), cache_dir())
+
+
+def _run_args(st: LabState, h: LabHost, image: str, all_hosts: tuple[LabHost, ...]) -> list[str]:
+    pub = st.path("id_ed25519.pub").resolve()
+    args = ["run", "-d", "--name", st.netns_of(h.name), "--hostname", h.name,
+            "--label", f"{LABEL}={st.lab_id}", "--label", f"{LABEL}.host={h.name}",
+            "--network", f"ns:{net.NETNS_DIR / st.netns_of(h.name)}",
+            "--cap-add", CAPS, "--stop-timeout", "2",
+            "--volume", f"{pub}:/etc/ssh/lab_authorized_keys:ro"]
+    for other in all_hosts:
+        args += ["--add-host", f"{other.name}:{other.address}"]
+    return [*args, image]
+
+
+def _check_free(st: LabState, podman: Podman) -> None:
+    leftovers = _containers(st, podman) or net.lab_namespaces(st.prefix)
+    if st.phase != "absent" or leftovers:
+        what = f"recorded as {st.phase!r}" if st.phase != "absent" else "has leftovers"
+        raise UserError(
+            f"a lab already exists in {st.state_dir} ({what}); run `rscctl lab down"
+            f" --state-dir {st.state_dir}` first")
+
+
+def up(build_name: str, state_dir: Path, log: Log = _quiet,
+       recipe: Recipe | None = None) -> LabState:
+    """Start every host of the build; returns the recorded state (phase 'up')."""
+    t0 = time.perf_counter()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    podman = engine(state_dir)
+    podman.preflight()
+    st = LabState.load(state_dir)
+    _check_free(st, podman)
+    build = load_build(build_name)
+    layout = lab_layout(build, build_plan(build, check=False))
+    image = ensure_image(podman, recipe or Recipe(), log)
+    t_image = time.perf_counter()
+    access.ensure_keypair(state_dir)
+    st.phase, st.layout, st.image = "starting", layout, image
+    st.netns = [st.switch_ns, st.controller_ns, *(st.netns_of(h.name) for h in layout.hosts)]
+    st.save()
+    try:
+        _start(st, podman, layout, image, log)
+    except BaseException:
+        log("lab up failed: tearing down what was made")
+        down(state_dir)
+        raise
+    t1 = time.perf_counter()
+    st.timings = {"image_s": round(t_image - t0, 3), "start_s": round(t1 - t_image, 3)}
+    st.phase = "up"
+    st.save()
+    return st
+
+
+def _start(st: LabState, podman: Podman, layout: LabLayout, image: str, log: Log) -> None:
+    hosts = layout.hosts
+    net.add_namespaces(st.netns)
+    net.wire(st.switch_ns, st.controller_ns, [(st.netns_of(h.name), h) for h in hosts],
+             (str(layout.controller), layout.controller_prefix_len))
+    log(f"network: {len(hosts)} hosts on a bridge in {st.switch_ns}")
+    st.containers = [st.netns_of(h.name) for h in hosts]
+    st.save()
+
+    def run(h: LabHost) -> None:
+        podman(*_run_args(st, h, image, hosts))
+
+    with ThreadPoolExecutor(max_workers=max(1, PARALLEL)) as pool:
+        list(pool.map(run, hosts))
+    log(f"containers: {len(hosts)} started")
+    keys = access.collect_host_keys(hosts, st.controller_ns)
+    proxy = access.proxy_command(net.NETNS_DIR / st.controller_ns)
+    access.write_access(st.state_dir, st.lab_id, layout, keys, proxy)
+    log(f"ssh: {len(keys)} host keys collected into {st.path('known_hosts')}")
+
+
+def _containers(st: LabState, podman: Podman) -> list[str]:
+    res = podman("ps", "-a", "--format", "{{.Names}}", "--filter", f"label={LABEL}={st.lab_id}",
+                 check=False)
+    return sorted(res.stdout.split()) if res.returncode == 0 else []
+
+
+def _ssh_clients(state_dir: Path) -> list[int]:
+    """Processes (ssh masters left by Ansible's ControlPersist) using this lab's ssh_config."""
+    needle = str(state_dir.resolve() / "ssh_config").encode()
+    pids = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            if needle in (p / "cmdline").read_bytes():
+                pids.append(int(p.name))
+        except OSError:
+            continue
+    return pids
+
+
+@dataclass(frozen=True)
+class DownReport:
+    containers: int
+    namespaces: int
+    ssh_clients: int
+    seconds: float
+
+
+def down(state_dir: Path) -> DownReport:
+    """Remove everything of the lab in `state_dir`, recorded or not. Safe to repeat."""
+    t0 = time.perf_counter()
+    if os.geteuid() != 0:
+        raise EngineUnavailable("lab down needs root, as lab up did; run `sudo rscctl lab down`")
+    podman = engine(state_dir)
+    podman.write_config()
+    st = LabState.load(state_dir)
+    clients = _ssh_clients(state_dir)
+    for pid in clients:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    names = sorted(set(_containers(st, podman)) | set(st.containers))
+    if names:
+        podman("rm", "--force", "--ignore", "--time", "0", *names, check=False, timeout=60)
+    spaces = sorted(set(net.lab_namespaces(st.prefix)) | {n for n in st.netns
+                                                         if (net.NETNS_DIR / n).exists()})
+    net.delete_namespaces(spaces)
+    st.forget()
+    return DownReport(len(names), len(spaces), len(clients), time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    host: LabHost
+    container: str
+    state: str
+
+
+def status(state_dir: Path) -> tuple[LabState, list[HostStatus]]:
+    """The recorded lab and the state of each host's container."""
+    st = LabState.load(state_dir)
+    if st.layout is None:
+        return st, []
+    podman = engine(state_dir)
+    res = podman("ps", "-a", "--format", "json", "--filter", f"label={LABEL}={st.lab_id}",
+                 check=False)
+    states = {c["Names"][0]: str(c["State"]) for c in json.loads(res.stdout or "[]")}
+    out = [HostStatus(h, st.netns_of(h.name), states.get(st.netns_of(h.name), "missing"))
+           for h in st.layout.hosts]
+    return st, out
