@@ -22,18 +22,29 @@ from rscctl.planner.model import Plan
 
 @dataclass(frozen=True)
 class ResolvedZone:
-    """A zone with its addresses: prefixes (collapsed), a sample host, where they came from."""
+    """A zone with its addresses: prefixes (collapsed), and whether they are provisional."""
 
     name: str
     kind: str
     ruleset: str | None
     prefixes: tuple[IPv4Network, ...]
     provisional: bool
-    sample: IPv4Address | None
 
     @property
     def spans(self) -> iv.Spans:
         return iv.of_networks(self.prefixes)
+
+    def hosts(self, n: int) -> list[IPv4Address]:
+        """The first n usable addresses of the zone (for test hosts and the lab)."""
+        out: list[IPv4Address] = []
+        for net in self.prefixes:
+            first = 0 if net.prefixlen >= 31 else 1
+            last = net.num_addresses - (0 if net.prefixlen >= 31 else 1)
+            for i in range(first, min(last, first + n - len(out))):
+                out.append(net.network_address + i)
+            if len(out) == n:
+                break
+        return out
 
 
 @dataclass(frozen=True)
@@ -110,15 +121,14 @@ def resolve_zones(plan: Plan) -> ZoneMap:
     for z in policy.zones:
         if z.kind == "external":
             nets = tuple(collapse_addresses(z.prefixes))
-            out.append(ResolvedZone(z.name, z.kind, None, nets, False, _first_host(nets)))
+            out.append(ResolvedZone(z.name, z.kind, None, nets, False))
         elif z.kind == "internet":
-            out.append(ResolvedZone(z.name, z.kind, None, (), False, None))
+            out.append(ResolvedZone(z.name, z.kind, None, (), False))
         else:
             own = hosts[z.name]
             parts = slices.get(z.name, [])
             nets = tuple(collapse_addresses([IPv4Network(h) for h in own] + parts))
-            sample = min(own) if own else _first_host(tuple(parts))
-            out.append(ResolvedZone(z.name, z.kind, z.ruleset_name, nets, bool(parts), sample))
+            out.append(ResolvedZone(z.name, z.kind, z.ruleset_name, nets, bool(parts)))
     return ZoneMap(policy, networks, tuple(out), unzoned)
 
 
@@ -139,9 +149,3 @@ def _provisional_slices(
             out.setdefault(zone, []).append(part)
     return out
 
-
-def _first_host(nets: tuple[IPv4Network, ...]) -> IPv4Address | None:
-    if not nets:
-        return None
-    net = nets[0]
-    return net.network_address if net.prefixlen == 32 else net.network_address + 1
