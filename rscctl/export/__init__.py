@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from rscctl.export.csvs import export_csv
 from rscctl.export.drawings import export_drawings
+from rscctl.export.html import export_html
 from rscctl.export.labels import export_labels
 from rscctl.export.xlsx import export_xlsx
 from rscctl.firewall.render import export_firewall
@@ -30,6 +31,7 @@ EXPORTERS: dict[str, Exporter] = {
     "xlsx": export_xlsx,
     "labels": export_labels,
     "drawings": export_drawings,
+    "html": export_html,
     "firewall": export_firewall,
 }
 

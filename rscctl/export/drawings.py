@@ -147,6 +147,7 @@ def elevation(plan: Plan, lay: Layout, hall: str, row: str, racks: list[Rack]) -
     svg.text(20, 30, f"{plan.build} - rack elevations - hall {hall}, row {row}", 20, weight="bold")
     roles = sorted({d.role for r in racks for d in lay.by_rack.get(r.name, [])})
     svg.legend(20, 44, [(role, lay.colours[role]) for role in roles])
+    frames: set[int] = set()
     for i, rack in enumerate(racks):
         x = 40 + i * (RACK_W + RACK_GAP)
         base = ELEV_TOP + units * U_PX  # y of the bottom of U1
@@ -155,11 +156,10 @@ def elevation(plan: Plan, lay: Layout, hall: str, row: str, racks: list[Rack]) -
         used = lay.power.get(rack.name, 0.0)
         svg.text(x + RACK_W / 2, ELEV_TOP - 7, f"{rack.kind}{su} {used:.1f}/{rack.power_kw:g} kW",
                  10, "middle", fill="#c00000" if used > rack.power_kw else "#333")
-        svg.rect(x, base - rack.units * U_PX, RACK_W, rack.units * U_PX, "#f2f2f2", sw=1.5)
-        for u in range(1, rack.units + 1):
-            y = base - u * U_PX
-            svg.text(x - 3, y + U_PX - 3, u, 8, "end", fill="#777")
-            svg.line(x, y, x + RACK_W, y, "#ddd", 0.5)
+        if rack.units not in frames:
+            frames.add(rack.units)
+            svg.raw(rack_frame(rack.units))
+        svg.raw(f'<use href="#rack{rack.units}u" x="{x}" y="{base - rack.units * U_PX}"/>')
         for d in lay.by_rack.get(rack.name, []):
             n = lay.units(d)
             top = base - (d.ru + n - 1) * U_PX
@@ -174,6 +174,18 @@ def elevation(plan: Plan, lay: Layout, hall: str, row: str, racks: list[Rack]) -
             else:
                 svg.text(x + 6, top + U_PX - 3.5, label, 10, fill=ink)
     return svg.render()
+
+
+def rack_frame(units: int) -> str:
+    """An empty rack with its unit lines and numbers, defined once and <use>d per rack."""
+    h = units * U_PX
+    lines = "".join(f"M0 {u * U_PX}h{RACK_W}" for u in range(1, units))
+    nums = "".join(f'<text x="-3" y="{h - (u - 1) * U_PX - 3}">{u}</text>'
+                   for u in range(1, units + 1))
+    return (f'<defs><g id="rack{units}u"><rect width="{RACK_W}" height="{h}" fill="#f2f2f2" '
+            f'stroke="#333" stroke-width="1.5"/><path d="{lines}" stroke="#ddd" '
+            f'stroke-width="0.5"/><g font-size="8" text-anchor="end" fill="#777">{nums}</g>'
+            "</g></defs>")
 
 
 def elevations(plan: Plan, lay: Layout) -> Files:

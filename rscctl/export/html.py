@@ -1,0 +1,93 @@
+"""index.html: one static page with everything inline (no server, no network): the summary,
+the bill of materials, the work orders, the drawings and a cable search.
+
+Phase 2 has 32,000+ cables: they travel as one inline JSON block (rows of plain values, work
+orders as indexes) and the page's script searches them in memory and renders at most LIMIT
+rows, so the page stays quick on a tablet. A query equal to a cable ID or to one of its labels
+shows exactly that cable; anything else is a case-insensitive AND of words over every column.
+`index.html#q=TEXT` opens with TEXT searched (a link or QR code on a label can point there).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from rscctl.export.drawings import Layout, compute_fabric, elevation, fabrics, floorplan
+from rscctl.export.tables import BOM_COLUMNS, bom_rows
+from rscctl.export.workorders import Walker, work_orders
+from rscctl.outputs import Files
+from rscctl.planner.model import Plan, Rack
+from rscctl.templating import render
+
+LIMIT = 200
+CABLE_HEADER = (
+    "cable ID", "work order", "A rack", "A U", "A device", "A port", "B rack", "B U",
+    "B device", "B port", "media", "length m", "label A", "label B",
+)
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def cable_json(plan: Plan) -> str:
+    """The cables in work-order walking order, as compact JSON safe inside <script>."""
+    walker = Walker(plan)
+    ru = walker.ru
+    orders = work_orders(plan)
+    rows = [
+        (c.cable_id, n, c.a_rack, ru(c.a_device), c.a_device, c.a_port, c.b_rack,
+         ru(c.b_device), c.b_device, c.b_port, c.media, _num(c.length_m), c.label_a, c.label_b)
+        for n, wo in enumerate(orders) for c in wo.cables
+    ]
+    doc = {"columns": CABLE_HEADER, "orders": [wo.sheet for wo in orders], "rows": rows}
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _svg(data: bytes) -> str:
+    return data.decode("utf-8")
+
+
+def export_html(plan: Plan) -> Files:
+    lay = Layout.of(plan)
+    roles = sorted(Counter(d.role for d in plan.devices).items())
+    devs = plan.device_index()
+    tiers = Counter((c.fabric, f"{devs[c.a_device].role} > {devs[c.b_device].role}")
+                    for c in plan.cables)
+    orders = work_orders(plan)
+    cards = [
+        ("GPU nodes", f"{sum(n for r, n in roles if r == 'gpu-node'):,}"),
+        ("devices", f"{len(plan.devices):,}"),
+        ("racks", f"{len(plan.racks):,}"),
+        ("cables", f"{len(plan.cables):,}"),
+        ("cable ends to label", f"{2 * len(plan.cables):,}"),
+        ("work orders", f"{len(orders):,}"),
+        ("checks", "all passed" if plan.passed else "FAILED"),
+    ]
+    drawings = []
+    fabric = compute_fabric(plan)
+    if fabric is not None:
+        drawings.append(("Compute fabric: SUs, rails, spines", _svg(fabric)))
+    drawings.append(("Fabrics: roles and cables", _svg(fabrics(plan, lay))))
+    drawings.append(("Floor plan", _svg(floorplan(plan, lay))))
+    rows: dict[tuple[str, str], list[Rack]] = {}
+    for r in plan.racks:
+        rows.setdefault((r.hall, r.row), []).append(r)
+    elevations = [(f"{h}-{r}", f"hall {h}, row {r}", _svg(elevation(plan, lay, h, r, racks)))
+                  for (h, r), racks in rows.items()]
+    page = render(
+        "report/index.html.j2",
+        build=plan.build, description=plan.description, cards=cards, roles=roles,
+        tiers=[(f, t, n) for (f, t), n in tiers.items()],
+        checks=[(c.name, c.passed, c.summary) for c in plan.checks],
+        bom_columns=BOM_COLUMNS, bom=list(bom_rows(plan)),
+        orders=[(wo.sheet, wo.fabric, wo.tier, len(wo.cables), wo.length_m) for wo in orders],
+        drawings=drawings, elevations=elevations, cable_header=CABLE_HEADER,
+        cable_json=cable_json(plan), limit=LIMIT,
+    )
+    return {"index.html": page.encode("utf-8")}
+
+
+__all__ = ["CABLE_HEADER", "LIMIT", "cable_json", "export_html"]

@@ -1,0 +1,110 @@
+"""index.html in real headless Chromium (Debian's chromium + chromedriver via selenium):
+the page loads from file:// with nothing from the network, and the search finds cables."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rscctl.export.html import LIMIT, export_html
+from rscctl.planner.model import Plan
+from tests.exporthelp import small_plan, with_other_fabrics
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=1280,1000",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
+        pytest.skip("chromium / chromium-driver not installed; see Makefile APT_PACKAGES")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager fetch anything
+    profile = tempfile.mkdtemp(prefix="rscctl-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for f in (*FLAGS, f"--user-data-dir={profile}"):
+        opts.add_argument(f)
+    driver = webdriver.Chrome(options=opts, service=Service(executable_path=DRIVER))
+    driver.set_page_load_timeout(120)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def search(driver: object, text: str) -> tuple[str, list[list[str]]]:
+    """Type into the search box, press Enter, return the count line and the shown rows."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.ID, "q")  # type: ignore[attr-defined]
+    box.clear()
+    box.send_keys(text, Keys.ENTER)
+    count = driver.find_element(By.ID, "count").text  # type: ignore[attr-defined]
+    rows = driver.execute_script(  # type: ignore[attr-defined]
+        "return [...document.querySelectorAll('#cables tbody tr')]"
+        ".map(tr => [...tr.cells].map(td => td.textContent));")
+    return count, rows
+
+
+def open_page(driver: object, plan: Plan, tmp_path: Path) -> None:
+    page = tmp_path / "index.html"
+    page.write_bytes(export_html(plan)["index.html"])
+    driver.get(page.as_uri())  # type: ignore[attr-defined]
+    logs = driver.get_log("browser")  # type: ignore[attr-defined]
+    assert not [e for e in logs if e["level"] == "SEVERE"], logs
+
+
+def test_page_is_self_contained(tmp_path: Path) -> None:
+    html = export_html(with_other_fabrics(small_plan(tmp_path)))["index.html"].decode()
+    for ref in ('src="http', "href=\"http", "@import", "<link ", 'src="//'):
+        assert ref not in html
+    assert "storage spine01" in html and "<svg" in html
+
+
+def test_search_phase2_label_shows_exactly_its_row(browser: object, phase2_plan: Plan,
+                                                   tmp_path: Path) -> None:
+    open_page(browser, phase2_plan, tmp_path)
+    c = phase2_plan.cables[len(phase2_plan.cables) // 2 + 7]  # a leaf-spine cable
+    for query in (c.label_b, c.label_a, c.cable_id, c.cable_id.lower()):
+        count, rows = search(browser, query)
+        assert count.startswith("exact match: 1 cable"), (query, count)
+        assert len(rows) == 1 and rows[0][0] == c.cable_id
+        assert rows[0][12:14] == [c.label_a, c.label_b]
+    # A device: every cable on it; a rack: every cable with an end there (capped render).
+    mine = [x.cable_id for x in phase2_plan.cables if "dgx0123" in (x.a_device, x.b_device)]
+    count, rows = search(browser, "dgx0123")
+    assert count == f"{len(mine)} cables" and sorted(r[0] for r in rows) == sorted(mine)
+    want = sum(1 for x in phase2_plan.cables if "H1-A01-06" in (x.a_rack, x.b_rack))
+    count, rows = search(browser, "h1-a01-06")
+    assert count.startswith(f"{want:,} cables") and len(rows) == min(want, LIMIT)
+    count, rows = search(browser, "no-such-thing")
+    assert count == "0 cables" and rows == []
+
+
+def test_work_order_link_and_elevation(browser: object, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    plan = with_other_fabrics(small_plan(tmp_path))
+    open_page(browser, plan, tmp_path)
+    browser.find_element(By.CSS_SELECTOR, 'a[data-order="storage SU001"]').click()  # type: ignore[attr-defined]
+    count, rows = search(browser, "storage SU001")
+    assert count == "1 cable" and rows[0][0] == "S1-S001-N01"
+    select = Select(browser.find_element(By.ID, "row"))  # type: ignore[attr-defined]
+    select.select_by_value("H1-A02")
+    shown = browser.find_element(By.ID, "elevation").text  # type: ignore[attr-defined]
+    assert "dgx0005" in shown and "leaf-s002-r1" in shown
