@@ -46,7 +46,7 @@ def test_plan_writes_outputs_and_is_byte_identical(tmp_path: Path,
     nodes = next(r for r in bom if r["item"] == "dgx-a100")
     assert nodes["count"] == "760"
     cables = sum(int(r["count"]) for r in bom if r["category"] == "cable"
-                 and r["part_number"].startswith(("MCP", "MFS", "MFP")))
+                 and r["part_number"].startswith(("MCP1650-H", "MFS1S00-H", "MFP")))
     assert cables == 12160
     assert not list(out1.glob(".*")), "temporary files left behind"
 

@@ -13,6 +13,7 @@ from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_
 
 from rscctl.declare.catalog import Catalog, HardwareModel, Strict
 from rscctl.declare.policy import Policy, check_against_networks
+from rscctl.declare.storage import Dns, Management, StorageFabric, check_networks_declared
 
 RackKind = Literal["gpu", "network", "spine", "storage", "management"]
 
@@ -92,6 +93,20 @@ class Network(Strict):
 
     supernet: IPv4Network
     description: str = ""
+    segment_prefix: int = Field(
+        default=24, ge=8, le=30,
+        description="prefix length of each segment (per SU, row, rail...) cut from the supernet",
+    )
+
+    @model_validator(mode="after")
+    def _segment_inside(self) -> Network:
+        """A segment is no larger than its supernet."""
+        if self.segment_prefix < self.supernet.prefixlen:
+            raise ValueError(
+                f"segment_prefix={self.segment_prefix} is wider than the supernet "
+                f"{self.supernet}; give a prefix of at least {self.supernet.prefixlen}"
+            )
+        return self
 
 
 class ServerGroup(Strict):
@@ -114,6 +129,9 @@ class Build(Strict):
     floorplan: FloorPlan
     networks: dict[str, Network] = Field(default_factory=dict)
     servers: tuple[ServerGroup, ...] = ()
+    storage: StorageFabric | None = None
+    management: Management | None = None
+    dns: Dns = Dns()
     policy: Policy | None = None
 
     # -- derived facts, used by validators and the planner ---------------------------------
@@ -366,4 +384,10 @@ class Build(Strict):
                 f"floorplan: {racks} spine racks hold {racks * per_rack} of the "
                 f"{c.spines} spines; declare at least {need} racks of kind spine"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _storage_management_known(self) -> Build:
+        """Storage, management and network declarations are consistent (rscctl.declare.storage)."""
+        check_networks_declared(self)
         return self

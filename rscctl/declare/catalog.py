@@ -41,9 +41,13 @@ class HardwareModel(Strict):
     vendor: str
     part_number: str
     description: str = ""
-    rack_units: PositiveInt
+    rack_units: int = Field(ge=0, description="0 for zero-U devices (vertical PDUs)")
     power_kw: PositiveFloat
     gpus: int = Field(default=0, ge=0)
+    capacity_pb: float = Field(default=0, ge=0, description="storage systems: usable PB")
+    throughput_gbytes_s: float = Field(
+        default=0, ge=0, description="storage systems: GB/s it can serve (0: its ports limit)"
+    )
     ports: tuple[PortSpec, ...] = ()
     switch_ports: int = Field(default=0, ge=0)
     switch_port_speed_gbps: float = Field(default=0, ge=0)
@@ -59,6 +63,13 @@ class HardwareModel(Strict):
                 f"switch_ports={self.switch_ports} is not a multiple of modules={self.modules}; "
                 "give ports per module x modules"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _zero_u_only_pdus(self) -> HardwareModel:
+        """Only a PDU may be zero-U (mounted at the back, beside the rails)."""
+        if self.rack_units == 0 and self.kind != "pdu":
+            raise ValueError(f"rack_units=0 is only for PDUs; give this {self.kind} its height")
         return self
 
     @model_validator(mode="after")

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterable
 
+from rscctl.export.addresses import ADDRESS_COLUMNS, address_rows
 from rscctl.export.tables import (
     BOM_COLUMNS,
     CABLE_COLUMNS,
@@ -32,4 +33,5 @@ def export_csv(plan: Plan) -> Files:
         "devices.csv": csv_bytes(DEVICE_COLUMNS, device_rows(plan)),
         "cabling.csv": csv_bytes(CABLE_COLUMNS, cable_rows(plan)),
         "bom.csv": csv_bytes(BOM_COLUMNS, bom_rows(plan)),
+        "addresses.csv": csv_bytes(ADDRESS_COLUMNS, address_rows(plan)),
     }

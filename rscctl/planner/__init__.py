@@ -10,8 +10,9 @@ from collections import Counter
 from collections.abc import Callable
 
 from rscctl.declare.build import Build
-from rscctl.planner import compute_fabric, servers
+from rscctl.planner import addressing, compute_fabric, management, servers, storage_fabric
 from rscctl.planner import firewall as firewall_policy
+from rscctl.planner import network_checks  # noqa: F401  (importing it registers its checks)
 from rscctl.planner.builder import PlanBuilder
 from rscctl.planner.checks import run_checks
 from rscctl.planner.floorplan import expand_racks
@@ -21,7 +22,8 @@ Stage = Callable[[PlanBuilder], None]
 
 # The order matters: later stages take the rack space earlier ones leave.
 STAGES: list[Stage] = [
-    compute_fabric.plan_compute, servers.plan_servers, firewall_policy.plan_policy,
+    compute_fabric.plan_compute, servers.plan_servers, storage_fabric.plan_storage,
+    management.plan_management, addressing.plan_addresses, firewall_policy.plan_policy,
 ]
 
 

@@ -1,0 +1,173 @@
+"""The address plan: every interface's address from its position, never from iteration order.
+
+Each declared network (`networks.NAME.supernet`) is cut into segments of `segment_prefix`;
+segment k is the k-th such block. A host number inside a segment also comes from position:
+
+| network | segment                                           | host                           |
+|---------|---------------------------------------------------|--------------------------------|
+| inband  | SU slot s (1..max_sus); row r without pods at     | .1-.4 the management cores,    |
+|         | 1 + max_sus + r (rows in floor order); 0 spare    | .5-.9 the segment's oob access |
+| oob     | the same                                          | switches, endpoints from .10   |
+|         |                                                   | by position (management.py)    |
+| storage | storage leaf (s, l) at (s-1)*leaves_per_su + l-1; | .1 the leaf or spine; nodes by |
+|         | spine k at max_sus*leaves_per_su + k-1            | slot and port, systems by      |
+|         |                                                   | reserved port slot, servers    |
+|         |                                                   | from the top down              |
+| ipoib   | rail i at i-1 (one segment per rail)              | the node's number (dgx0042: 42)|
+
+SU slots up to `compute.max_sus` are reserved, so a phase that adds SUs adds segments and never
+moves an existing address. Addresses are computed with the ipaddress module from integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+
+from rscctl.declare.build import Build
+from rscctl.declare.storage import HOST_BASE
+from rscctl.errors import UserError
+from rscctl.planner.builder import PlanBuilder
+from rscctl.planner.model import Address
+
+# VLAN of segment k of a network: base + k (the gateways' interface names, vlan1001, ...).
+VLAN_BASE = {"inband": 1000, "oob": 2000, "storage": 3000}
+# Host numbers reserved below HOST_BASE: cores from .1, oob access switches from .5.
+CORE_HOST_BASE = 1
+SWITCH_HOST_BASE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    network: str
+    index: int
+    subnet: IPv4Network
+
+    @property
+    def vlan(self) -> int:
+        return VLAN_BASE.get(self.network, 0) + self.index
+
+    @property
+    def gateway(self) -> str:
+        return str(self.subnet.network_address + CORE_HOST_BASE)
+
+
+class AddressPlan:
+    """Segment and host arithmetic over the declared supernets; errors name the field to fix."""
+
+    def __init__(self, build: Build) -> None:
+        self.build = build
+        self._base: dict[str, tuple[int, int, int, int]] = {}
+        for name, net in build.networks.items():
+            size = 2 ** (32 - net.segment_prefix)
+            count = 2 ** (net.segment_prefix - net.supernet.prefixlen)
+            self._base[name] = (int(net.supernet.network_address), size, count,
+                                net.segment_prefix)
+
+    def has(self, network: str) -> bool:
+        return network in self._base
+
+    def segment(self, network: str, index: int) -> Segment:
+        base, size, count, prefix = self._get(network)
+        if not 0 <= index < count:
+            raise UserError(
+                f"networks.{network}: segment {index} is past the {count} segments of "
+                f"/{prefix} in {self.build.networks[network].supernet}; widen the supernet"
+            )
+        return Segment(network, index, IPv4Network((base + index * size, prefix)))
+
+    def host(self, network: str, index: int, host: int) -> tuple[str, int]:
+        """Address `host` of segment `index` and the segment's prefix length."""
+        base, size, count, prefix = self._get(network)
+        if not 0 <= index < count:
+            self.segment(network, index)
+        if not 1 <= host <= size - 2:
+            raise UserError(
+                f"networks.{network}.segment_prefix={prefix}: host {host} does not fit a "
+                f"segment of {size - 2} hosts; shorten segment_prefix"
+            )
+        return str(IPv4Address(base + index * size + host)), prefix
+
+    def add(self, out: list[Address], device: str, interface: str, network: str,
+            index: int, host: int) -> None:
+        addr, prefix = self.host(network, index, host)
+        out.append(Address(device, interface, network, addr, prefix))
+
+    def hosts_per_segment(self, network: str) -> int:
+        return self._get(network)[1] - 2
+
+    def _get(self, network: str) -> tuple[int, int, int, int]:
+        if network not in self._base:
+            raise UserError(
+                f"networks: no network named {network!r}; declare networks.{network}.supernet"
+            )
+        return self._base[network]
+
+
+# -- segment numbering by position (shared by the stages that allocate) --------------------
+
+def su_segment(su: int) -> int:
+    """inband/oob segment of SU slot `su`."""
+    return su
+
+
+def row_segment(build: Build, row_ordinal: int) -> int:
+    """inband/oob segment of the `row_ordinal`-th row without pods (0-based, floor order)."""
+    return 1 + build.compute.max_sus + row_ordinal
+
+
+def storage_leaf_segment(build: Build, su: int, leaf: int) -> int:
+    s = build.storage
+    assert s is not None
+    return (su - 1) * s.leaves_per_su + (leaf - 1)
+
+
+def storage_spine_segment(build: Build, spine: int) -> int:
+    s = build.storage
+    assert s is not None
+    return build.compute.max_sus * s.leaves_per_su + (spine - 1)
+
+
+def endpoint_host(position: int) -> int:
+    """Host number of the endpoint at 0-based `position` of a segment's layout."""
+    return HOST_BASE + position
+
+
+def gpu_nodes(build: Build) -> list[tuple[int, int, int, str]]:
+    """(SU, slot, node number, name) of every GPU node, named as compute_fabric names them."""
+    c = build.compute
+    out = []
+    for su in range(1, c.scalable_units + 1):
+        for slot in range(1, min(c.nodes_per_su, c.gpu_nodes - (su - 1) * c.nodes_per_su) + 1):
+            n = (su - 1) * c.nodes_per_su + slot
+            out.append((su, slot, n, build.naming.node.format(n=n, su=su, slot=slot)))
+    return out
+
+
+def plan_ipoib(build: Build, out: list[Address]) -> None:
+    """IPoIB: node n's HCA of rail i gets host n of rail i's segment."""
+    if "ipoib" not in build.networks:
+        return
+    ap = AddressPlan(build)
+    hcas = sorted((p.rail or 0, p.name) for p in build.model(build.compute.node_model).ports_of(
+        "compute"))
+    for _su, _slot, n, name in gpu_nodes(build):
+        for rail, port in hcas:
+            ap.add(out, name, port, "ipoib", rail - 1, n)
+
+
+def plan_addresses(pb: PlanBuilder) -> None:
+    """The last addressing step: IPoIB, and the declared networks as facts for downstream."""
+    plan_ipoib(pb.build, pb.addresses)
+    b = pb.build
+    pb.facts["networks"] = {
+        name: {
+            "supernet": str(net.supernet),
+            "segment_prefix": net.segment_prefix,
+            "description": net.description,
+            "vlan_base": VLAN_BASE.get(name),
+        }
+        for name, net in sorted(b.networks.items())
+    }
+    pb.facts["dns"] = b.dns.model_dump(mode="json")
+    pb.facts["addresses"] = len(pb.addresses)

@@ -1,0 +1,272 @@
+"""Named checks of the storage fabric, the management networks and the address plan.
+
+Registered into rscctl.planner.checks.CHECKS; like the compute checks they read only the Plan
+(cables, devices, the catalog entries it carries, its facts), so they hold for plan.json read
+back and fail on a plan a test has broken on purpose.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from ipaddress import IPv4Address, IPv4Network, ip_network
+
+from rscctl.errors import Finding
+from rscctl.planner.checks import SUMMARIES, Context, register
+from rscctl.planner.model import Plan
+from rscctl.planner.storage_fabric import (
+    deliverable_gbps,
+    leaf_oversubscription,
+    port_speeds,
+)
+
+# Which port kinds may sit on a cable of each fabric (switch ports are unnamed and fit any).
+FABRIC_KINDS = {
+    "compute": {"compute"},
+    "storage": {"storage"},
+    "inband": {"inband", "uplink"},
+    "oob": {"bmc", "mgmt", "uplink"},
+}
+NETWORK_OF_KIND = {"storage": "storage", "inband": "inband", "bmc": "oob", "mgmt": "oob"}
+SELF_MANAGED = {"oob-switch"}  # reached in-band through its uplink: its mgmt port stays free
+
+
+def _kinds(ctx: Context) -> dict[str, dict[str, str]]:
+    return {name: {p.name: p.kind for p in m.ports} for name, m in ctx.models.items()}
+
+
+@register("fabric-ports")
+def check_fabric_ports(plan: Plan, ctx: Context) -> list[Finding]:
+    """A node's port sits only on the fabric of its kind (no BMC on storage, no HCA on oob)."""
+    kinds = _kinds(ctx)
+    out: list[Finding] = []
+    for c in plan.cables:
+        allowed = FABRIC_KINDS.get(c.fabric)
+        if allowed is None:
+            continue
+        for dev, port in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
+            d = ctx.devices.get(dev)
+            kind = kinds.get(d.model, {}).get(port) if d else None
+            if kind is not None and kind not in allowed:
+                out.append(Finding(
+                    "fabric-ports", (dev,),
+                    f"cable {c.cable_id} on the {c.fabric} fabric uses {dev}:{port}, a {kind} port",
+                    f"cable {dev}:{port} to the {NETWORK_OF_KIND.get(kind, kind)} network",
+                ))
+    return out
+
+
+@register("port-counts")
+def check_port_counts(plan: Plan, ctx: Context) -> list[Finding]:
+    """No device carries more cables than it has ports."""
+    used: Counter[str] = Counter()
+    for c in plan.cables:
+        used[c.a_device] += 1
+        used[c.b_device] += 1
+    out: list[Finding] = []
+    for dev, n in sorted(used.items()):
+        d = ctx.devices.get(dev)
+        if d is None:
+            continue
+        m = ctx.models[d.model]
+        have = len(m.ports) + m.switch_ports
+        if n > have:
+            out.append(Finding("port-counts", (dev,),
+                               f"{dev} ({d.model}) carries {n} cables but has {have} ports",
+                               f"move {n - have} cables to another {d.role}"))
+    return out
+
+
+@register("endpoints-connected")
+def check_endpoints_connected(plan: Plan, ctx: Context) -> list[Finding]:
+    """Every storage, in-band, BMC and management port is cabled; access switches reach the
+    cores. Networks the build does not plan (no storage or management declared) are skipped."""
+    planned = set()
+    if "storage" in plan.facts:
+        planned.add("storage")
+    if "management" in plan.facts:
+        planned |= {"inband", "bmc", "mgmt"}
+    if not planned:
+        return []
+    cabled: set[tuple[str, str]] = set()
+    uplinks: Counter[str] = Counter()
+    for c in plan.cables:
+        cabled.add((c.a_device, c.a_port))
+        cabled.add((c.b_device, c.b_port))
+        if c.b_device.startswith("mgmt-core"):
+            uplinks[c.a_device] += 1
+    cores = int(plan.facts.get("management", {}).get("cores", 0))
+    out: list[Finding] = []
+    for d in plan.devices:
+        m = ctx.models[d.model]
+        for p in m.ports:
+            if p.kind not in planned or (p.kind == "mgmt" and d.role in SELF_MANAGED):
+                continue
+            if (d.name, p.name) not in cabled:
+                out.append(Finding(
+                    "endpoints-connected", (d.name,),
+                    f"{d.name}:{p.name} ({p.kind}) is not cabled",
+                    f"cable it to the {NETWORK_OF_KIND[p.kind]} network",
+                ))
+        if d.role in ("inband-switch", "oob-switch") and uplinks[d.name] < cores:
+            out.append(Finding(
+                "endpoints-connected", (d.name,),
+                f"access switch {d.name} has {uplinks[d.name]} uplinks to {cores} cores",
+                "cable one uplink to each management core",
+            ))
+    return out
+
+
+@register("addresses-unique")
+def check_addresses_unique(plan: Plan, ctx: Context) -> list[Finding]:
+    """No address is given twice, and no interface gets two addresses on one network."""
+    by_addr: dict[str, str] = {}
+    by_if: set[tuple[str, str, str]] = set()
+    out: list[Finding] = []
+    for a in plan.addresses:
+        who = f"{a.device}:{a.interface}"
+        if a.address in by_addr:
+            out.append(Finding("addresses-unique", (a.device,),
+                               f"{a.address} is given to {by_addr[a.address]} and to {who}",
+                               "allocate each address once (by position)"))
+        else:
+            by_addr[a.address] = who
+        key = (a.device, a.interface, a.network)
+        if key in by_if:
+            out.append(Finding("addresses-unique", (a.device,),
+                               f"{who} has two addresses on {a.network}",
+                               "give an interface one address per network"))
+        by_if.add(key)
+    return out
+
+
+@register("address-plan")
+def check_address_plan(plan: Plan, ctx: Context) -> list[Finding]:
+    """Supernets never overlap; every address is a host of its own segment of its network's
+    declared supernet, with the segment's prefix length."""
+    nets = {
+        name: (ip_network(v["supernet"]), int(v["segment_prefix"]))
+        for name, v in plan.facts.get("networks", {}).items()
+    }
+    out: list[Finding] = []
+    ordered = sorted(nets.items(), key=lambda kv: kv[1][0])
+    for (n1, (s1, _)), (n2, (s2, _)) in itertools.pairwise(ordered):
+        if s1.overlaps(s2):
+            out.append(Finding("address-plan", (), f"networks {n1} ({s1}) and {n2} ({s2}) "
+                               "overlap", "give each network its own supernet"))
+    for a in plan.addresses:
+        if a.network not in nets:
+            out.append(Finding("address-plan", (a.device,),
+                               f"{a.device}:{a.interface} is on undeclared network {a.network}",
+                               f"declare networks.{a.network}"))
+            continue
+        supernet, prefix = nets[a.network]
+        ip = IPv4Address(a.address)
+        seg = IPv4Network((int(ip) >> (32 - prefix) << (32 - prefix), prefix))
+        problem = ""
+        if ip not in supernet:
+            problem = f"is outside {a.network}'s supernet {supernet}"
+        elif a.prefix_len != prefix:
+            problem = f"has prefix /{a.prefix_len}, its segments are /{prefix}"
+        elif ip in (seg.network_address, seg.broadcast_address):
+            problem = f"is the network or broadcast address of {seg}"
+        if problem:
+            out.append(Finding("address-plan", (a.device,),
+                               f"{a.device}:{a.interface} {a.address} {problem}",
+                               "allocate it from the plan's segments"))
+    return out
+
+
+@register("addresses-complete")
+def check_addresses_complete(plan: Plan, ctx: Context) -> list[Finding]:
+    """Every cabled storage, in-band, BMC and management port has an address on its network;
+    with IPoIB declared, so does every GPU node's compute port."""
+    kinds = _kinds(ctx)
+    have = {(a.device, a.interface, a.network) for a in plan.addresses}
+    declared = set(plan.facts.get("networks", {}))
+    out: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for c in plan.cables:
+        for dev, port in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
+            d = ctx.devices.get(dev)
+            kind = kinds.get(d.model, {}).get(port) if d else None
+            net = NETWORK_OF_KIND.get(kind or "")
+            if kind == "compute" and d is not None and d.role == "gpu-node":
+                net = "ipoib"
+            if net is None or net not in declared or (dev, port) in seen:
+                continue
+            seen.add((dev, port))
+            if (dev, port, net) not in have:
+                out.append(Finding("addresses-complete", (dev,),
+                                   f"{dev}:{port} is cabled but has no {net} address",
+                                   "plan again; every interface gets its address from the plan"))
+    return out
+
+
+def _storage_numbers(plan: Plan, ctx: Context) -> tuple[float, dict[str, float]]:
+    roles = {d.name: d.role for d in plan.devices}
+    model_of = {d.name: d.model for d in plan.devices}
+    speed = port_speeds(ctx.models, plan.cables, model_of)
+    throughput = {d.name: ctx.models[d.model].throughput_gbytes_s * 8 for d in plan.devices
+                  if d.role == "storage-system"}
+    facts = plan.facts.get("storage", {})
+    over = leaf_oversubscription(plan.cables, roles, speed,
+                                 float(facts.get("designed_leaf_down_gbps", 0)))
+    return deliverable_gbps(plan.cables, roles, speed, throughput), over
+
+
+_numbers: dict[int, tuple[float, dict[str, float]]] = {}
+
+
+@register("storage-bandwidth")
+def check_storage_bandwidth(plan: Plan, ctx: Context) -> list[Finding]:
+    """Max flow storage -> GPUs over the cabled fabric meets the declared target, and no storage
+    leaf is oversubscribed past the declared ratio."""
+    facts = plan.facts.get("storage")
+    if not facts:
+        return []
+    gbps, over = _storage_numbers(plan, ctx)
+    _numbers[id(ctx)] = (gbps, over)
+    target = float(facts["target_tbytes_s"]) * 8000
+    limit = float(facts["max_oversubscription"])
+    out: list[Finding] = []
+    if gbps + 1e-6 < target:
+        out.append(Finding(
+            "storage-bandwidth", (),
+            f"the fabric delivers {gbps / 8000:.2f} TB/s from storage to the GPUs, below the "
+            f"target of {target / 8000:g} TB/s",
+            "add storage systems, leaf uplinks or spines (the smallest tier limits)",
+        ))
+    for leaf, ratio in sorted(over.items()):
+        if ratio > limit + 1e-9:
+            out.append(Finding(
+                "storage-bandwidth", (leaf,),
+                f"{leaf} is oversubscribed {ratio:.2f}:1, more than the declared {limit:g}:1",
+                f"cable more uplinks from {leaf} to the storage spines",
+            ))
+    return out
+
+
+def _storage_summary(plan: Plan, ctx: Context) -> str:
+    facts = plan.facts.get("storage")
+    if not facts:
+        return "no storage declared"
+    cached = _numbers.pop(id(ctx), None)
+    gbps, over = cached if cached is not None else _storage_numbers(plan, ctx)
+    target = float(facts["target_tbytes_s"])
+    worst = max(over.values(), default=0.0)
+    return (f"max flow {gbps / 8000:.2f} TB/s >= target {target:g} TB/s "
+            f"(headroom {(gbps / 8000 / target - 1) * 100:+.1f}%); leaf oversubscription "
+            f"{worst:.2f}:1 <= {float(facts['max_oversubscription']):g}:1")
+
+
+SUMMARIES["storage-bandwidth"] = _storage_summary
+
+
+def _addresses_summary(plan: Plan, ctx: Context) -> str:
+    per = Counter(a.network for a in plan.addresses)
+    return f"{len(plan.addresses):,} addresses, " + ", ".join(
+        f"{n} {k:,}" for n, k in sorted(per.items()))
+
+
+SUMMARIES["addresses-unique"] = _addresses_summary
