@@ -165,7 +165,7 @@ class Policy(Strict):
         ):
             for name, n in Counter(names).items():
                 if n > 1:
-                    raise ValueError(f"policy.{what}: {name!r} is declared {n} times; rename one")
+                    raise ValueError(f"{what}: {name!r} is declared {n} times; rename one")
         return self
 
     @model_validator(mode="after")
@@ -175,7 +175,7 @@ class Policy(Strict):
             n = len(self.of_kind(kind))
             if n > 1 or (n == 0 and kind != "oob"):
                 raise ValueError(
-                    f"policy.zones: {n} zones of kind {kind!r}; declare exactly one"
+                    f"zones: {n} zones of kind {kind!r}; declare exactly one"
                 )
         return self
 
@@ -188,7 +188,7 @@ class Policy(Strict):
                 for name in names:
                     if name not in known:
                         raise ValueError(
-                            f"policy.flows[{flow.name}].{field}: unknown zone {name!r}; "
+                            f"flows[{flow.name}].{field}: unknown zone {name!r}; "
                             f"use one of: {', '.join(sorted(known))}"
                         )
         return self
@@ -200,7 +200,7 @@ class Policy(Strict):
             for name in flow.from_:
                 if self.zone(name).kind == "internet":
                     raise ValueError(
-                        f"policy.flows[{flow.name}].from: {name!r} is the internet; the cluster "
+                        f"flows[{flow.name}].from: {name!r} is the internet; the cluster "
                         "takes no connection from it. Remove the flow, or declare the sender's "
                         "prefixes as a zone of kind external"
                     )
@@ -208,7 +208,7 @@ class Policy(Strict):
                 kind = self.zone(name).kind
                 if kind in ("internet", "external"):
                     raise ValueError(
-                        f"policy.flows[{flow.name}].to: {name!r} is outside the enclave "
+                        f"flows[{flow.name}].to: {name!r} is outside the enclave "
                         f"({kind}); the cluster opens no connection out. Let {name} connect "
                         "in to an ingest zone instead"
                     )
@@ -218,14 +218,14 @@ class Policy(Strict):
                 bad = [n for n in flow.to if self.zone(n).kind != "ingest"]
                 if bad:
                     raise ValueError(
-                        f"policy.flows[{flow.name}].to: external zone {src.name!r} may reach "
+                        f"flows[{flow.name}].to: external zone {src.name!r} may reach "
                         f"only ingest zones, not {bad[0]!r}; point the flow at an ingest zone"
                     )
         for zone in self.of_kind("external"):
             for net in zone.prefixes:
                 if net.prefixlen < WIDEST_EXTERNAL_PREFIX:
                     raise ValueError(
-                        f"policy.zones[{zone.name}].prefixes: {net} covers {net.num_addresses:,} "
+                        f"zones[{zone.name}].prefixes: {net} covers {net.num_addresses:,} "
                         f"addresses and would open the cluster to the internet; list the "
                         f"production datacenters' own prefixes (/{WIDEST_EXTERNAL_PREFIX} or "
                         "narrower)"
@@ -248,7 +248,7 @@ class Policy(Strict):
 
         if not opens(mgmt.name, bastion.name, "tcp", SSH_PORT):
             raise ValueError(
-                f"policy.flows: no flow lets {mgmt.name!r} open tcp/22 to the bastion "
+                f"flows: no flow lets {mgmt.name!r} open tcp/22 to the bastion "
                 f"{bastion.name!r}: the operators would be locked out; add "
                 f"{{name: operator-ssh, from: {mgmt.name}, to: {bastion.name}, proto: tcp, "
                 "ports: [22]}"
@@ -258,14 +258,14 @@ class Policy(Strict):
                 continue
             if not opens(bastion.name, zone.name, "tcp", SSH_PORT):
                 raise ValueError(
-                    f"policy.flows: no flow lets the bastion {bastion.name!r} open tcp/22 to "
+                    f"flows: no flow lets the bastion {bastion.name!r} open tcp/22 to "
                     f"zone {zone.name!r}: its hosts could not be managed; add {zone.name} to "
                     "the `to` of the bastion's SSH flow"
                 )
         for oob in self.of_kind("oob"):
             if not opens(mgmt.name, oob.name):
                 raise ValueError(
-                    f"policy.flows: no flow lets {mgmt.name!r} reach the BMCs in {oob.name!r}: "
+                    f"flows: no flow lets {mgmt.name!r} reach the BMCs in {oob.name!r}: "
                     "a hung node could not be power-cycled; add e.g. {name: bmc-redfish, "
                     f"from: {mgmt.name}, to: {oob.name}, proto: tcp, ports: [443]}}"
                 )
