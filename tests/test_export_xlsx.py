@@ -55,7 +55,8 @@ def test_phase1_every_cable_once_on_its_sheet(phase1_plan: Plan, tmp_path: Path)
             assert (rec["label A"], rec["label B"]) == (want["label_a"], want["label_b"])
             assert (rec["A device"], rec["A port"], rec["B device"], str(rec["B port"])) == (
                 want["a_device"], want["a_port"], want["b_device"], want["b_port"])
-            keys.append((racks[str(rec["A rack"])], rec["A U"], natural_key(str(rec["A port"]))))
+            keys.append((racks[str(rec["A rack"])], rec["A U"], str(rec["A device"]),
+                         natural_key(str(rec["A port"]))))
         assert keys == sorted(keys), f"{name}: rows not in walking order"
     assert set(seen) == set(cables)
     assert set(seen.values()) == {1}

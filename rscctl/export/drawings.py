@@ -142,37 +142,47 @@ def elevation(plan: Plan, lay: Layout, hall: str, row: str, racks: list[Rack]) -
     """One row's racks side by side, U1 at the bottom, each device boxed at its units."""
     units = max(r.units for r in racks)
     width = 40 + len(racks) * (RACK_W + RACK_GAP)
-    height = ELEV_TOP + units * U_PX + 60
+    roles = sorted({d.role for r in racks for d in lay.by_rack.get(r.name, [])})
+    legend_rows = (len(roles) + 5) // 6
+    top = ELEV_TOP + 20 * max(legend_rows - 1, 0)
+    zero = max((sum(1 for d in lay.by_rack.get(r.name, []) if lay.units(d) == 0)
+                for r in racks), default=0)
+    height = top + units * U_PX + 30 + 12 * zero
     svg = Svg(width, height, f"{plan.build}: rack elevations, hall {hall} row {row}")
     svg.text(20, 30, f"{plan.build} - rack elevations - hall {hall}, row {row}", 20, weight="bold")
-    roles = sorted({d.role for r in racks for d in lay.by_rack.get(r.name, [])})
     svg.legend(20, 44, [(role, lay.colours[role]) for role in roles])
     frames: set[int] = set()
     for i, rack in enumerate(racks):
         x = 40 + i * (RACK_W + RACK_GAP)
-        base = ELEV_TOP + units * U_PX  # y of the bottom of U1
+        base = top + units * U_PX  # y of the bottom of U1
         su = f" SU{rack.su:03d}" if rack.su is not None else ""
-        svg.text(x + RACK_W / 2, ELEV_TOP - 22, rack.name, 13, "middle", "bold")
+        svg.text(x + RACK_W / 2, top - 22, rack.name, 13, "middle", "bold")
         used = lay.power.get(rack.name, 0.0)
-        svg.text(x + RACK_W / 2, ELEV_TOP - 7, f"{rack.kind}{su} {used:.1f}/{rack.power_kw:g} kW",
+        svg.text(x + RACK_W / 2, top - 7, f"{rack.kind}{su} {used:.1f}/{rack.power_kw:g} kW",
                  10, "middle", fill="#c00000" if used > rack.power_kw else "#333")
         if rack.units not in frames:
             frames.add(rack.units)
             svg.raw(rack_frame(rack.units))
         svg.raw(f'<use href="#rack{rack.units}u" x="{x}" y="{base - rack.units * U_PX}"/>')
+        zero_u = 0
         for d in lay.by_rack.get(rack.name, []):
             n = lay.units(d)
-            top = base - (d.ru + n - 1) * U_PX
             fill = lay.colours[d.role]
+            if n == 0:  # zero-U (PDUs): a bar beside the rack, named below it
+                svg.rect(x + RACK_W + 2 + 6 * zero_u, base - rack.units * U_PX, 5,
+                         rack.units * U_PX, fill, sw=0.5)
+                svg.text(x, base + 14 + 12 * zero_u, f"0U {d.name}", 9)
+                zero_u += 1
+                continue
+            dy = base - (d.ru + n - 1) * U_PX
             ink = "#fff" if d.role in DARK_ROLES else "#000"
-            svg.rect(x + 2, top + 1, RACK_W - 4, n * U_PX - 2, fill, sw=0.8)
-            label = f"U{d.ru} {d.name}"
+            svg.rect(x + 2, dy + 1, RACK_W - 4, n * U_PX - 2, fill, sw=0.8)
             if n >= 3:
-                svg.text(x + RACK_W / 2, top + n * U_PX / 2, d.name, 13, "middle", "bold", ink)
-                svg.text(x + RACK_W / 2, top + n * U_PX / 2 + 15, f"{d.model}  U{d.ru}-"
+                svg.text(x + RACK_W / 2, dy + n * U_PX / 2, d.name, 13, "middle", "bold", ink)
+                svg.text(x + RACK_W / 2, dy + n * U_PX / 2 + 15, f"{d.model}  U{d.ru}-"
                          f"U{d.ru + n - 1}", 10, "middle", fill=ink)
             else:
-                svg.text(x + 6, top + U_PX - 3.5, label, 10, fill=ink)
+                svg.text(x + 6, dy + n * U_PX / 2 + 4, f"U{d.ru} {d.name}", 10, fill=ink)
     return svg.render()
 
 
