@@ -95,12 +95,13 @@ def test_zones_from_the_address_plan(phase1_plan: Plan) -> None:
     z = {x.name: x for x in zm.zones}
     assert z["bastion"].prefixes == (IPv4Network("10.16.1.20/31"),)
     assert not z["bastion"].provisional
-    # first match wins: mgmt01's BMC-network address is management's, not the oob zone's
-    assert IPv4Network("10.17.1.10/32") in z["management"].prefixes
-    assert z["oob"].prefixes == tuple(map(IPv4Network, ["10.17.2.1/32", "10.17.8.1/32"]))
+    # every BMC is in the oob zone, the management host's too
+    assert z["management"].prefixes == (IPv4Network("10.16.1.10/32"),)
+    assert z["oob"].prefixes == tuple(map(IPv4Network, ["10.17.1.10/32", "10.17.2.1/32",
+                                                        "10.17.8.1/32"]))
     # ipoib has no addresses yet: still a provisional slice, and only for compute
     assert IPv4Network("10.32.0.0/12") in z["compute"].prefixes and z["compute"].provisional
-    assert z["storage"].prefixes == ()  # the storage network has addresses, none of storage's
+    assert z["storage"].prefixes == ()  # its networks have addresses, none of a storage role
     assert str(z["compute"].hosts(2)[1]) == "10.16.8.2"
 
 

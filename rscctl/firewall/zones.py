@@ -38,8 +38,10 @@ class ResolvedZone:
         """The first n usable addresses of the zone (for test hosts and the lab)."""
         out: list[IPv4Address] = []
         for net in self.prefixes:
-            first = 0 if net.prefixlen >= 31 else 1
-            last = net.num_addresses - (0 if net.prefixlen >= 31 else 1)
+            # A provisional slice is a subnet (skip its network and broadcast addresses); a
+            # prefix collapsed from the address plan holds only real host addresses.
+            edge = 1 if self.provisional and net.prefixlen < 31 else 0
+            first, last = edge, net.num_addresses - edge
             for i in range(first, min(last, first + n - len(out))):
                 out.append(net.network_address + i)
             if len(out) == n:

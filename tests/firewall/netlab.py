@@ -111,8 +111,13 @@ class Lab:
         sh("ip", "netns", "add", self.ns(name))
         self.namespaces.append(self.ns(name))
         self.run(name, "ip", "link", "set", "lo", "up")
+        # No ICMP redirects: a router that sends them (before its forward hook runs) would
+        # teach two hosts on one segment to bypass it.
         self.run(name, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0",
-                 "net.ipv4.conf.default.rp_filter=0", "net.ipv6.conf.all.disable_ipv6=1")
+                 "net.ipv4.conf.default.rp_filter=0", "net.ipv6.conf.all.disable_ipv6=1",
+                 "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.default.send_redirects=0",
+                 "net.ipv4.conf.all.accept_redirects=0",
+                 "net.ipv4.conf.default.accept_redirects=0")
 
     def link(self, a: str, a_if: str, b: str, b_if: str) -> None:
         sh("ip", "link", "add", a_if, "netns", self.ns(a), "type", "veth",
