@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rscctl.cli.common import console, default_out
+from rscctl.cli.netsummary import network_summary
 from rscctl.declare import load_build
 from rscctl.errors import CheckFailed, Finding, UserError
 from rscctl.export import EXPORTERS, render
@@ -53,6 +54,8 @@ def print_summary(plan: Plan, seconds: float, out: Path | None) -> None:
         t.add_row(c.name, "[green]passed[/green]" if c.passed else "[red]FAILED[/red]",
                   escape(c.summary))
     console.print(t)
+    for line in network_summary(plan):
+        console.print(line)
     where = f", written to {out}" if out else ""
     console.print(f"planned {plan.build} in {seconds:.2f} s{where}")
 

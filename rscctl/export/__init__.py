@@ -12,6 +12,7 @@ from rscctl.export.csvs import export_csv
 from rscctl.export.drawings import export_drawings
 from rscctl.export.html import export_html
 from rscctl.export.labels import export_labels
+from rscctl.export.netdata import export_ansible, export_dns, export_hosts
 from rscctl.export.xlsx import export_xlsx
 from rscctl.firewall.render import export_firewall
 from rscctl.outputs import Files
@@ -33,6 +34,9 @@ EXPORTERS: dict[str, Exporter] = {
     "drawings": export_drawings,
     "html": export_html,
     "firewall": export_firewall,
+    "hosts": export_hosts,
+    "dns": export_dns,
+    "ansible": export_ansible,
 }
 
 

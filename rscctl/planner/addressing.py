@@ -133,6 +133,12 @@ def endpoint_host(position: int) -> int:
     return HOST_BASE + position
 
 
+def node_name(build: Build, su: int, slot: int) -> str:
+    """The GPU node in `slot` of SU `su`, named as compute_fabric names it."""
+    n = (su - 1) * build.compute.nodes_per_su + slot
+    return build.naming.node.format(n=n, su=su, slot=slot)
+
+
 def gpu_nodes(build: Build) -> list[tuple[int, int, int, str]]:
     """(SU, slot, node number, name) of every GPU node, named as compute_fabric names them."""
     c = build.compute

@@ -24,7 +24,7 @@ from rscctl.planner.addressing import (
     CORE_HOST_BASE,
     SWITCH_HOST_BASE,
     AddressPlan,
-    gpu_nodes,
+    node_name,
     row_segment,
     su_segment,
 )
@@ -90,7 +90,8 @@ def pod_endpoints(pb: PlanBuilder, su: int) -> dict[str, list[Endpoint]]:
     """A pod's endpoints by position, from the declaration (absent nodes keep their place)."""
     b = pb.build
     c = b.compute
-    present = {slot: name for s, slot, _n, name in gpu_nodes(b) if s == su}
+    count = min(c.nodes_per_su, c.gpu_nodes - (su - 1) * c.nodes_per_su)
+    present = {slot: node_name(b, su, slot) for slot in range(1, count + 1)}
     inband: list[Endpoint] = []
     oob: list[Endpoint] = []
     for slot in range(1, c.nodes_per_su + 1):

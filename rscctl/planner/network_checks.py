@@ -154,22 +154,25 @@ def check_address_plan(plan: Plan, ctx: Context) -> list[Finding]:
         if s1.overlaps(s2):
             out.append(Finding("address-plan", (), f"networks {n1} ({s1}) and {n2} ({s2}) "
                                "overlap", "give each network its own supernet"))
+    bounds = {name: (int(net.network_address), int(net.broadcast_address), prefix)
+              for name, (net, prefix) in nets.items()}
     for a in plan.addresses:
-        if a.network not in nets:
+        if a.network not in bounds:
             out.append(Finding("address-plan", (a.device,),
                                f"{a.device}:{a.interface} is on undeclared network {a.network}",
                                f"declare networks.{a.network}"))
             continue
-        supernet, prefix = nets[a.network]
-        ip = IPv4Address(a.address)
-        seg = IPv4Network((int(ip) >> (32 - prefix) << (32 - prefix), prefix))
+        lo, hi, prefix = bounds[a.network]
+        ip = int(IPv4Address(a.address))
+        host_bits = 32 - prefix
+        seg = ip >> host_bits << host_bits
         problem = ""
-        if ip not in supernet:
-            problem = f"is outside {a.network}'s supernet {supernet}"
+        if not lo <= ip <= hi:
+            problem = f"is outside {a.network}'s supernet {nets[a.network][0]}"
         elif a.prefix_len != prefix:
             problem = f"has prefix /{a.prefix_len}, its segments are /{prefix}"
-        elif ip in (seg.network_address, seg.broadcast_address):
-            problem = f"is the network or broadcast address of {seg}"
+        elif ip in (seg, seg + (1 << host_bits) - 1):
+            problem = f"is the network or broadcast address of {IPv4Network((seg, prefix))}"
         if problem:
             out.append(Finding("address-plan", (a.device,),
                                f"{a.device}:{a.interface} {a.address} {problem}",

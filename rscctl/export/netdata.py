@@ -1,0 +1,158 @@
+"""The address plan as files: a hosts file, DNS zones and Ansible-ready inventory.
+
+All rendered from the plan only (plan.addresses and plan.facts), so a cluster-wide file never
+depends on facts gathered on hosts. Text files come from templates/network/ (the same templates
+an Ansible role can push); the inventory is YAML data.
+
+Outputs (under out/BUILD/):
+- hosts: `hosts` - every address with its names (rscctl.export.names).
+- dns: `dns/db.DOMAIN` (forward zone), `dns/db.A.B` (one reverse zone per /16 or /24 of each
+  supernet, only those with records), `dns/named.conf.zones` (BIND include).
+- ansible: `ansible/inventory/hosts.yml` - a YAML inventory: groups by role (gpu_node,
+  storage_system, ...) and by SU (su_001, ...), each host with `ansible_host` (its primary
+  address) and `rsc_interfaces` (name, network, address, prefix_len, gateway); the networks and
+  DNS settings in `all.vars`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+import yaml
+
+from rscctl.export.names import HostEntry, host_entries, primary_addresses
+from rscctl.outputs import Files
+from rscctl.planner.model import Plan
+from rscctl.templating import environment
+
+GATEWAY_NETWORKS = ("inband", "oob", "storage")
+
+
+def _dns(plan: Plan) -> dict[str, Any]:
+    d: dict[str, Any] = dict(plan.facts.get("dns") or {})
+    d.setdefault("domain", "rsc.internal")
+    d.setdefault("serial", 1)
+    d.setdefault("ttl", 3600)
+    d.setdefault("nameservers", [])
+    return d
+
+
+def _fqdn_pair(name: str, domain: str) -> str:
+    return f"{name}.{domain} {name}"
+
+
+def _render(template: str, **ctx: Any) -> bytes:
+    env = environment()
+    if "fqdn_pair" not in env.filters:
+        env.filters["fqdn_pair"] = _fqdn_pair
+    return env.get_template(template).render(**ctx).encode("utf-8")
+
+
+def export_hosts(plan: Plan) -> Files:
+    entries = list(host_entries(plan))
+    return {"hosts": _render("network/hosts.j2", build=plan.build, entries=entries,
+                             domain=_dns(plan)["domain"])}
+
+
+def _reverse_zone(addr: IPv4Address, supernet_prefix: int) -> tuple[str, str]:
+    """(zone origin, owner name in it) for a PTR: /16 zones for wide supernets, else /24."""
+    o = str(addr).split(".")
+    if supernet_prefix <= 16:
+        return f"{o[1]}.{o[0]}.in-addr.arpa", f"{o[3]}.{o[2]}"
+    return f"{o[2]}.{o[1]}.{o[0]}.in-addr.arpa", o[3]
+
+
+def export_dns(plan: Plan) -> Files:
+    dns = _dns(plan)
+    domain = dns["domain"]
+    prefixes = {name: IPv4Network(v["supernet"]).prefixlen
+                for name, v in plan.facts.get("networks", {}).items()}
+    forward: list[tuple[str, str, str]] = []
+    reverse: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for e in host_entries(plan):
+        for n in e.names:
+            forward.append((n, "A", e.address))
+        origin, owner = _reverse_zone(IPv4Address(e.address), prefixes.get(e.network, 24))
+        reverse[origin].append((owner, "PTR", f"{e.names[0]}.{domain}."))
+    nameservers = list(dns["nameservers"]) or ["ns"]
+    common = {"build": plan.build, "domain": domain, "ttl": dns["ttl"], "serial": dns["serial"],
+              "primary_ns": nameservers[0], "nameservers": nameservers}
+    files: Files = {f"dns/db.{domain}": _render("network/zone.j2", origin=domain,
+                                                  records=forward, **common)}
+    zones = [{"origin": domain, "file": f"db.{domain}"}]
+    for origin in sorted(reverse, key=_zone_key):
+        name = "db." + ".".join(reversed(origin.removesuffix(".in-addr.arpa").split(".")))
+        files[f"dns/{name}"] = _render("network/zone.j2", origin=origin,
+                                       records=reverse[origin], **common)
+        zones.append({"origin": origin, "file": name})
+    files["dns/named.conf.zones"] = _render("network/named.conf.j2", build=plan.build,
+                                            zones=zones, zone_dir=f"/etc/bind/{plan.build}")
+    return files
+
+
+def _zone_key(origin: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in reversed(origin.removesuffix(".in-addr.arpa").split(".")))
+
+
+def _gateway(e: HostEntry) -> str | None:
+    """The segment's .1 (the management core, storage leaf or spine) for routed networks."""
+    if e.network not in GATEWAY_NETWORKS:
+        return None
+    net = IPv4Network(f"{e.address}/{e.prefix_len}", strict=False)
+    gw = str(net.network_address + 1)
+    return None if gw == e.address else gw
+
+
+def _group(role: str) -> str:
+    return role.replace("-", "_")
+
+
+def inventory(plan: Plan) -> dict[str, Any]:
+    """The inventory as data (what hosts.yml holds)."""
+    primary = primary_addresses(plan)
+    ifaces: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in host_entries(plan):
+        item: dict[str, Any] = {"name": e.interface, "network": e.network,
+                                "address": e.address, "prefix_len": e.prefix_len}
+        gw = _gateway(e)
+        if gw:
+            item["gateway"] = gw
+        ifaces[e.device].append(item)
+    groups: dict[str, dict[str, Any]] = {}
+    sus: dict[str, dict[str, Any]] = {}
+    for d in plan.devices:
+        if d.name not in primary:
+            continue
+        host: dict[str, Any] = {
+            "ansible_host": primary[d.name].address,
+            "rsc_role": d.role,
+            "rsc_model": d.model,
+            "rsc_rack": d.rack,
+            "rsc_interfaces": ifaces[d.name],
+        }
+        if d.su is not None:
+            host["rsc_su"] = d.su
+        groups.setdefault(_group(d.role), {"hosts": {}})["hosts"][d.name] = host
+        if d.role == "gpu-node" and d.su is not None:
+            sus.setdefault(f"su_{d.su:03d}", {"hosts": {}})["hosts"][d.name] = None
+    dns = _dns(plan)
+    return {"all": {
+        "vars": {
+            "rsc_build": plan.build,
+            "rsc_domain": dns["domain"],
+            "rsc_nameservers": list(dns["nameservers"]),
+            "rsc_networks": plan.facts.get("networks", {}),
+        },
+        "children": {**dict(sorted(groups.items())), **dict(sorted(sus.items()))},
+    }}
+
+
+def export_ansible(plan: Plan) -> Files:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(inventory(plan), Dumper=dumper, sort_keys=False, default_flow_style=False,
+                     width=100)
+    head = (f"# Ansible inventory of build {plan.build}, generated by rscctl from the plan "
+            "(rscctl export BUILD --only ansible); do not edit.\n")
+    return {"ansible/inventory/hosts.yml": (head + text).encode("utf-8")}
