@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from socket import inet_aton
 from typing import Any
 
 from rscctl.firewall import intervals as iv
@@ -176,20 +176,35 @@ def _values(right: Any, table: str, sets: dict[tuple[str, str], tuple[Any, ...]]
     return [right]
 
 
+def _ip(text: str) -> int:
+    """An IPv4 address as an integer (inet_aton: fast, and it refuses IPv6)."""
+    try:
+        if text.count(".") != 3:
+            raise OSError
+        return int.from_bytes(inet_aton(text), "big")
+    except OSError:
+        raise ValueError(f"not an IPv4 address: {text!r}") from None
+
+
+def _net(addr: str, length: int) -> iv.Span:
+    lo = _ip(addr)
+    host = (1 << (32 - length)) - 1
+    return lo & ~host, lo | host
+
+
 def _addr_spans(values: list[Any]) -> iv.Spans | None:
     spans: list[iv.Span] = []
     for v in values:
         if isinstance(v, dict) and "elem" in v:
             v = v["elem"]["val"]
         if isinstance(v, dict) and "prefix" in v:
-            net = IPv4Network(f"{v['prefix']['addr']}/{v['prefix']['len']}")
-            spans.append((int(net.network_address), int(net.broadcast_address)))
+            spans.append(_net(v["prefix"]["addr"], int(v["prefix"]["len"])))
         elif isinstance(v, dict) and "range" in v:
             lo, hi = v["range"]
-            spans.append((int(IPv4Address(lo)), int(IPv4Address(hi))))
+            spans.append((_ip(lo), _ip(hi)))
         elif isinstance(v, str):
-            net = IPv4Network(v)
-            spans.append((int(net.network_address), int(net.broadcast_address)))
+            addr, _, length = v.partition("/")
+            spans.append(_net(addr, int(length or 32)))
         else:
             return None
     return iv.normalize(spans)

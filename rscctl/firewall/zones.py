@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from ipaddress import IPv4Address, IPv4Network, collapse_addresses
+from ipaddress import IPv4Address, IPv4Network
 from math import ceil, log2
+from socket import inet_aton
 from typing import Any
 
 from rscctl.declare.policy import Policy
@@ -98,7 +99,7 @@ def resolve_zones(plan: Plan) -> ZoneMap:
     policy = Policy.model_validate(fw["policy"])
     networks = {k: IPv4Network(v) for k, v in fw["networks"].items()}
     internal = [z for z in policy.zones if z.internal]
-    hosts: dict[str, list[IPv4Address]] = {z.name: [] for z in internal}
+    hosts: dict[str, list[int]] = {z.name: [] for z in internal}
     roles = {d.name: d.role for d in plan.devices}
     owner: dict[tuple[str, str], str | None] = {}
     filled: set[str] = set()
@@ -117,19 +118,20 @@ def resolve_zones(plan: Plan) -> ZoneMap:
         if zone is None:
             unzoned += 1
         else:
-            hosts[zone].append(IPv4Address(a.address))
+            # inet_aton: ~20x faster than ipaddress on phase 2's 35,000 addresses
+            hosts[zone].append(int.from_bytes(inet_aton(a.address), "big"))
     slices = _provisional_slices(policy, networks, filled)
     out: list[ResolvedZone] = []
     for z in policy.zones:
         if z.kind == "external":
-            nets = tuple(collapse_addresses(z.prefixes))
+            nets = tuple(iv.to_networks(iv.of_networks(z.prefixes)))
             out.append(ResolvedZone(z.name, z.kind, None, nets, False))
         elif z.kind == "internet":
             out.append(ResolvedZone(z.name, z.kind, None, (), False))
         else:
-            own = hosts[z.name]
             parts = slices.get(z.name, [])
-            nets = tuple(collapse_addresses([IPv4Network(h) for h in own] + parts))
+            spans = iv.union(iv.normalize((h, h) for h in hosts[z.name]), iv.of_networks(parts))
+            nets = tuple(iv.to_networks(spans))
             out.append(ResolvedZone(z.name, z.kind, z.ruleset_name, nets, bool(parts)))
     return ZoneMap(policy, networks, tuple(out), unzoned)
 
