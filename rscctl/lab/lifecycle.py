@@ -13,7 +13,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,19 +122,62 @@ def _containers(st: LabState, podman: Podman) -> list[str]:
     return sorted(res.stdout.split()) if res.returncode == 0 else []
 
 
+def _cmdlines() -> Iterator[tuple[int, bytes]]:
+    me = os.getpid()
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit() and int(p.name) != me:
+            try:
+                yield int(p.name), (p / "cmdline").read_bytes()
+            except OSError:
+                continue
+
+
 def _ssh_clients(state_dir: Path) -> list[int]:
     """Processes (ssh masters left by Ansible's ControlPersist) using this lab's ssh_config."""
     needle = str(state_dir.resolve() / "ssh_config").encode()
+    return [pid for pid, cmd in _cmdlines() if needle in cmd]
+
+
+def _engine_calls(st: LabState) -> list[int]:
+    """podman processes still making this lab's containers (left running by a crashed up)."""
+    label = f"{LABEL}={st.lab_id}".encode()
+    return [pid for pid, cmd in _cmdlines()
+            if cmd.split(b"\0", 1)[0].endswith(b"podman") and label in cmd]
+
+
+def _in_namespaces(names: list[str]) -> list[int]:
+    """Processes still inside any of the lab's network namespaces."""
+    inodes = set()
+    for n in names:
+        with contextlib.suppress(OSError):
+            inodes.add(os.stat(net.NETNS_DIR / n).st_ino)
     pids = []
     for p in Path("/proc").iterdir():
-        if not p.name.isdigit() or int(p.name) == os.getpid():
-            continue
-        try:
-            if needle in (p / "cmdline").read_bytes():
-                pids.append(int(p.name))
-        except OSError:
-            continue
+        if p.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(p / "ns/net").st_ino in inodes:
+                    pids.append(int(p.name))
     return pids
+
+
+def _kill(pids: list[int], sig: signal.Signals, wait_s: float = 0.0) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    deadline = time.monotonic() + wait_s
+    while wait_s and time.monotonic() < deadline:
+        if all(_zombie(pid) for pid in pids):
+            return
+        time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    """Gone or a zombie (a zombie holds nothing; its parent reaps it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
 
 
 @dataclass(frozen=True)
@@ -146,25 +189,55 @@ class DownReport:
 
 
 def down(state_dir: Path) -> DownReport:
-    """Remove everything of the lab in `state_dir`, recorded or not. Safe to repeat."""
+    """Remove everything of the lab in `state_dir`, recorded or not. Safe to repeat.
+
+    Order: podman calls a crashed `up` left running, ssh clients, containers, any process
+    still inside a lab namespace, the namespaces, the record.
+    """
     t0 = time.perf_counter()
     if os.geteuid() != 0:
         raise EngineUnavailable("lab down needs root, as lab up did; run `sudo rscctl lab down`")
     podman = engine(state_dir)
     podman.write_config()
     st = LabState.load(state_dir)
+    _kill(_engine_calls(st), signal.SIGKILL, wait_s=5)
     clients = _ssh_clients(state_dir)
-    for pid in clients:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
+    _kill(clients, signal.SIGTERM)
     names = sorted(set(_containers(st, podman)) | set(st.containers))
     if names:
         podman("rm", "--force", "--ignore", "--time", "0", *names, check=False, timeout=60)
     spaces = sorted(set(net.lab_namespaces(st.prefix)) | {n for n in st.netns
                                                          if (net.NETNS_DIR / n).exists()})
+    _kill(_in_namespaces(spaces), signal.SIGKILL, wait_s=2)
     net.delete_namespaces(spaces)
+    _settle(st.prefix.encode())
     st.forget()
     return DownReport(len(names), len(spaces), len(clients), time.perf_counter() - t0)
+
+
+def _settle(needle: bytes, wait_s: float = 5.0) -> None:
+    """Wait for each container's conmon (it runs podman's cleanup after `rm`), then kill."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        pids = [pid for pid, cmd in _cmdlines() if needle in cmd and not _zombie(pid)]
+        if not pids:
+            return
+        if time.monotonic() > deadline:
+            _kill(pids, signal.SIGKILL, wait_s=1)
+            return
+        time.sleep(0.05)
+
+
+def leftovers(state_dir: Path) -> list[str]:
+    """Anything of this lab that still exists: containers, namespaces, mounts, processes."""
+    st = LabState.load(state_dir)
+    found = [f"container {c}" for c in _containers(st, engine(state_dir))]
+    found += [f"namespace {n}" for n in net.lab_namespaces(st.prefix)]
+    mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    found += [f"mount {m.split()[4]}" for m in mounts if st.prefix in m]
+    needle = st.prefix.encode()
+    found += [f"process {pid}" for pid, cmd in _cmdlines() if needle in cmd and not _zombie(pid)]
+    return found
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,42 @@
+"""The lab fixture: one lab of topology/lab.yaml per test session, torn down even on failure.
+
+Skipped, with the reason, only where the machine lacks root or network namespaces; where it
+has them (CI runs as root) a missing or broken podman is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rscctl.lab import lifecycle
+from rscctl.lab.state import LabState
+
+
+def lab_unavailable() -> str | None:
+    """Why this machine cannot run a lab at all, or None."""
+    if os.geteuid() != 0:
+        return "the lab needs root (network namespaces, a bridge, rootful podman)"
+    if not Path("/proc/self/ns/net").exists() or shutil.which("ip") is None:
+        return "the lab needs network namespaces and iproute2"
+    return None
+
+
+needs_lab = pytest.mark.skipif(lab_unavailable() is not None, reason=lab_unavailable() or "")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
+    """A running lab of the `lab` build; `lab down` runs whatever happens in between."""
+    reason = lab_unavailable()
+    if reason:
+        pytest.skip(reason)
+    state_dir = tmp_path_factory.mktemp("lab-state")
+    try:
+        yield lifecycle.up("lab", state_dir)
+    finally:
+        lifecycle.down(state_dir)
