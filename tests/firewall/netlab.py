@@ -201,9 +201,29 @@ def probe(lab: Lab, ports: list[int], timeout: float) -> dict[tuple[str, str, st
     return out
 
 
+PREFIX = "rfw"
+
+
+def sweep_stale() -> None:
+    """Delete namespaces a killed earlier run of this lab left (its pid is gone)."""
+    for line in sh("ip", "netns", "list").splitlines():
+        name = line.split()[0] if line.strip() else ""
+        pid = name[len(PREFIX):].split("x", 1)[0]
+        if not name.startswith(PREFIX) or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            sh("ip", "netns", "del", name, check=False)
+        except PermissionError:
+            pass
+
+
 @contextmanager
 def lab_of(hosts: list[Host]) -> Iterator[Lab]:
-    lab = Lab(f"rfw{os.getpid()}x{int(time.monotonic() * 1000) % 100000}", hosts)
+    """A lab whose namespaces are named PREFIX<pid>x<ms>-<host>: parallel runs never clash."""
+    sweep_stale()
+    lab = Lab(f"{PREFIX}{os.getpid()}x{int(time.monotonic() * 1000) % 100000}", hosts)
     try:
         yield lab
     finally:
