@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from rscctl.cli.common import console, err_console
 from rscctl.cli.lab import register as register_lab
+from rscctl.cli.pki import register as register_pki
 from rscctl.cli.plan_cmd import register as register_plan
 from rscctl.cli.verify import register as register_verify
 from rscctl.errors import EXIT_BAD_INPUT, CheckFailed, RscctlError
@@ -31,6 +32,7 @@ app = typer.Typer(
 register_plan(app)
 register_lab(app)
 register_verify(app)
+register_pki(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,11 @@ class StorageSystemGroup(Strict):
     )
     cable_class: str = "eth100"
     description: str = ""
+    export: str | None = Field(
+        default=None, pattern=r"^/[A-Za-z0-9_./-]*$",
+        description="NFS export every GPU node and server mounts from one system of the group",
+    )
+    mount_point: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9_./-]+$")
 
     @property
     def slots(self) -> int:
@@ -45,6 +50,27 @@ class StorageSystemGroup(Strict):
             raise ValueError(
                 f"reserve={self.reserve} is below count={self.count}; raise reserve to at "
                 f"least {self.count} (or drop it)"
+            )
+        return self
+
+
+class NfsTls(Strict):
+    """NFS over TLS (RPC-with-TLS, xprtsec=mtls): where tlshd finds its keys, mount options."""
+
+    ca_path: str = "/etc/tlshd/rsc-ca.pem"
+    cert_path: str = "/etc/tlshd/node.pem"
+    key_path: str = "/etc/tlshd/node.key"
+    mount_options: tuple[str, ...] = ("vers=4.2", "proto=tcp", "xprtsec=mtls", "hard", "_netdev")
+    cert_days: PositiveInt = 730
+    ca_days: PositiveInt = 3650
+
+    @model_validator(mode="after")
+    def _mtls(self) -> NfsTls:
+        """The storage path is encrypted and mutually authenticated, always."""
+        if "xprtsec=mtls" not in self.mount_options:
+            raise ValueError(
+                "storage.nfs.mount_options must include xprtsec=mtls (the data path between "
+                "storage and GPUs is encrypted and mutually authenticated)"
             )
         return self
 
@@ -71,6 +97,7 @@ class StorageFabric(Strict):
     cable_class: str = "eth200"
     server_cable_class: str = "eth100"
     systems: tuple[StorageSystemGroup, ...] = Field(min_length=1)
+    nfs: NfsTls = NfsTls()
 
 
 class Management(Strict):

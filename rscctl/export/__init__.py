@@ -13,6 +13,7 @@ from rscctl.export.drawings import export_drawings
 from rscctl.export.html import export_html
 from rscctl.export.labels import export_labels
 from rscctl.export.netdata import export_ansible, export_dns, export_hosts
+from rscctl.export.nfs import export_nfs
 from rscctl.export.xlsx import export_xlsx
 from rscctl.firewall.render import export_firewall
 from rscctl.outputs import Files
@@ -37,6 +38,7 @@ EXPORTERS: dict[str, Exporter] = {
     "hosts": export_hosts,
     "dns": export_dns,
     "ansible": export_ansible,
+    "nfs": export_nfs,
 }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from rscctl.export.names import HostEntry, host_entries, primary_addresses
+from rscctl.export.nfs import mounts, nfs_settings
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 from rscctl.templating import environment
@@ -120,6 +121,7 @@ def inventory(plan: Plan) -> dict[str, Any]:
         if gw:
             item["gateway"] = gw
         ifaces[e.device].append(item)
+    nfs = mounts(plan)
     groups: dict[str, dict[str, Any]] = {}
     sus: dict[str, dict[str, Any]] = {}
     for d in plan.devices:
@@ -134,6 +136,9 @@ def inventory(plan: Plan) -> dict[str, Any]:
         }
         if d.su is not None:
             host["rsc_su"] = d.su
+        if d.name in nfs:
+            host["rsc_nfs_mounts"] = [{"what": m.what, "where": m.where, "options": m.options,
+                                       "unit": m.unit} for m in nfs[d.name]]
         groups.setdefault(_group(d.role), {"hosts": {}})["hosts"][d.name] = host
         if d.role == "gpu-node" and d.su is not None:
             sus.setdefault(f"su_{d.su:03d}", {"hosts": {}})["hosts"][d.name] = None
@@ -144,6 +149,7 @@ def inventory(plan: Plan) -> dict[str, Any]:
             "rsc_domain": dns["domain"],
             "rsc_nameservers": list(dns["nameservers"]),
             "rsc_networks": plan.facts.get("networks", {}),
+            "rsc_nfs_tls": nfs_settings(plan),
         },
         "children": {**dict(sorted(groups.items())), **dict(sorted(sus.items()))},
     }}

@@ -10,9 +10,15 @@ from collections import Counter
 from collections.abc import Callable
 
 from rscctl.declare.build import Build
-from rscctl.planner import addressing, compute_fabric, management, servers, storage_fabric
+from rscctl.planner import (
+    addressing,
+    compute_fabric,
+    management,
+    network_checks,  # noqa: F401  (importing it registers its checks)
+    servers,
+    storage_fabric,
+)
 from rscctl.planner import firewall as firewall_policy
-from rscctl.planner import network_checks  # noqa: F401  (importing it registers its checks)
 from rscctl.planner.builder import PlanBuilder
 from rscctl.planner.checks import run_checks
 from rscctl.planner.floorplan import expand_racks

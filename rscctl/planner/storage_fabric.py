@@ -326,6 +326,9 @@ def _facts(pb: PlanBuilder) -> dict[str, object]:
         m = b.model(g.model)
         groups[g.name] = {
             "model": g.model, "count": g.count, "reserve": g.slots,
+            "systems": [system_name(g, n) for n in range(1, g.count + 1)],
+            "data_ports": [p.name for p in m.ports_of("storage")],
+            "export": g.export, "mount_point": g.mount_point,
             "capacity_pb": round(g.count * m.capacity_pb, 3),
             "throughput_tbytes_s": round(g.count * m.throughput_gbytes_s / 1000, 3),
         }
@@ -340,6 +343,7 @@ def _facts(pb: PlanBuilder) -> dict[str, object]:
         "leaves_per_su": s.leaves_per_su,
         "spines": s.spines,
         "systems": groups,
+        "nfs": s.nfs.model_dump(mode="json"),
     }
 
 

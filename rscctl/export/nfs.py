@@ -1,0 +1,95 @@
+"""NFS over TLS, as data and files: who mounts what, the tlshd config and the mount units.
+
+Every NFS client (GPU nodes, and the servers with a storage port) mounts each declared export
+from one system of its group, chosen by position so that load spreads evenly and growth moves
+no existing mount: GPU node n takes system (n-1) mod count and, among its data ports,
+((n-1) div count) mod ports; servers count on their own. The server is named by its storage
+port's DNS name, which is in its certificate (rscctl.pki), so tlshd can verify it.
+
+Files (kind `nfs`): nfs/tlshd.conf (the same on every node: each node's own key and certificate
+sit at the same paths) and nfs/units/HOST/<escaped mount point>.mount for every client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rscctl.export.names import iface_name
+from rscctl.outputs import Files
+from rscctl.planner.model import Plan
+from rscctl.templating import render
+
+SWITCH_ROLES = {"storage-leaf", "storage-spine", "storage-system"}
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    what: str
+    where: str
+    export: str
+    options: str
+
+    @property
+    def unit(self) -> str:
+        """systemd's name for the mount point: /mnt/datasets -> mnt-datasets.mount."""
+        return systemd_escape_path(self.where) + ".mount"
+
+
+def systemd_escape_path(path: str) -> str:
+    """`systemd-escape --path`: strip slashes, '/' -> '-', other specials as \\xNN."""
+    out = []
+    for i, ch in enumerate(path.strip("/")):
+        if ch == "/":
+            out.append("-")
+        elif ch.isalnum() or ch in ":_" or (ch == "." and i > 0):
+            out.append(ch)
+        else:
+            out.append(f"\\x{ord(ch):02x}")
+    return "".join(out) or "-"
+
+
+def nfs_settings(plan: Plan) -> dict[str, Any]:
+    return dict((plan.facts.get("storage") or {}).get("nfs") or {})
+
+
+def clients(plan: Plan) -> list[tuple[str, int]]:
+    """(host, position) of every NFS client: GPU nodes by number, then servers in plan order."""
+    on_storage = {a.device for a in plan.addresses if a.network == "storage"}
+    nodes = [(d.name, (d.index or 1) - 1) for d in plan.devices if d.role == "gpu-node"]
+    others = [d.name for d in plan.devices if d.name in on_storage
+              and d.role not in SWITCH_ROLES and d.role != "gpu-node"]
+    return nodes + [(name, i) for i, name in enumerate(others)]
+
+
+def mounts(plan: Plan) -> dict[str, list[Mount]]:
+    """Every client's mounts, one per declared export."""
+    storage = plan.facts.get("storage") or {}
+    domain = (plan.facts.get("dns") or {}).get("domain", "rsc.internal")
+    options = ",".join(nfs_settings(plan).get("mount_options", []))
+    groups = [g for g in storage.get("systems", {}).values() if g.get("export") and g["systems"]]
+    out: dict[str, list[Mount]] = {}
+    for host, i in clients(plan):
+        items = []
+        for g in groups:
+            systems, ports = g["systems"], g["data_ports"]
+            system = systems[i % len(systems)]
+            port = ports[(i // len(systems)) % len(ports)]
+            where = g.get("mount_point") or f"/mnt/{g['export'].strip('/')}"
+            items.append(Mount(f"{iface_name(system, port)}.{domain}:{g['export']}", where,
+                               g["export"], options))
+        out[host] = items
+    return out
+
+
+def export_nfs(plan: Plan) -> Files:
+    settings = nfs_settings(plan)
+    if not settings:
+        return {}
+    files: Files = {"nfs/tlshd.conf": render("nfs/tlshd.conf.j2", build=plan.build,
+                                             nfs=settings).encode("utf-8")}
+    for host, items in mounts(plan).items():
+        for m in items:
+            files[f"nfs/units/{host}/{m.unit}"] = render(
+                "nfs/nfs.mount.j2", build=plan.build, host=host, mount=m).encode("utf-8")
+    return files
