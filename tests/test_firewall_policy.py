@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ import yaml
 from rscctl.cli import main
 from rscctl.declare import load_build
 from rscctl.errors import UserError
+from rscctl.planner.checks import Context
+from rscctl.planner.firewall import check_firewall_zones
+from rscctl.planner.model import Plan
 from tests.conftest import TOPOLOGY, small_build_dict, write_build
 
 Doc = dict[str, Any]
@@ -118,3 +122,16 @@ def test_refused(
     assert main(["validate", str(path)]) == 2
     out = capsys.readouterr()
     assert "Traceback" not in out.err and words[0] in out.err
+
+
+
+def test_plan_check_finds_empty_bastion_zone(phase1_plan: Plan) -> None:
+    """A bastion role that matches no addressed device locks the operators out: exit 1."""
+    shipped = next(c for c in phase1_plan.checks if c.name == "firewall-zones")
+    assert shipped.passed, shipped.findings
+    devices = tuple(replace(d, role="jump-host") if d.role == "bastion" else d
+                    for d in phase1_plan.devices)
+    broken = replace(phase1_plan, devices=devices)
+    findings = check_firewall_zones(broken, Context(broken))
+    assert [f.devices for f in findings] == [("bastion",)]
+    assert "locked out" in findings[0].message and "roles" in findings[0].fix
