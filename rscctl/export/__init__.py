@@ -11,6 +11,7 @@ from collections.abc import Callable
 from rscctl.export.csvs import export_csv
 from rscctl.export.drawings import export_drawings
 from rscctl.export.html import export_html
+from rscctl.export.ibtopo import export_fabric
 from rscctl.export.labels import export_labels
 from rscctl.export.netdata import export_ansible, export_dns, export_hosts
 from rscctl.export.nfs import export_nfs
@@ -34,6 +35,7 @@ EXPORTERS: dict[str, Exporter] = {
     "labels": export_labels,
     "drawings": export_drawings,
     "html": export_html,
+    "fabric": export_fabric,
     "firewall": export_firewall,
     "hosts": export_hosts,
     "dns": export_dns,
