@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from xml.sax.saxutils import escape
 
+from rscctl.export.memo import last_plan
 from rscctl.outputs import Files
 from rscctl.planner.model import Device, Plan, Rack
 
@@ -406,7 +407,9 @@ def fabrics(plan: Plan, lay: Layout) -> bytes:
     return svg.render()
 
 
+@last_plan
 def drawing_files(plan: Plan) -> Files:
+    """Every drawing of the plan (shared by the drawings and html exporters)."""
     lay = Layout.of(plan)
     files = elevations(plan, lay)
     files["drawings/floorplan.svg"] = floorplan(plan, lay)
@@ -418,7 +421,7 @@ def drawing_files(plan: Plan) -> Files:
 
 
 def export_drawings(plan: Plan) -> Files:
-    return drawing_files(plan)
+    return dict(drawing_files(plan))
 
 
 __all__ = ["drawing_files", "export_drawings", "role_colours"]

@@ -13,14 +13,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from rscctl.export.drawings import Layout, compute_fabric, elevation, fabrics, floorplan
+from rscctl.export.drawings import drawing_files
 from rscctl.export.tables import BOM_COLUMNS, bom_rows
 from rscctl.export.workorders import Walker, work_orders
 from rscctl.outputs import Files
-from rscctl.planner.model import Plan, Rack
+from rscctl.planner.model import Plan
 from rscctl.templating import render
 
 LIMIT = 200
+DRAWINGS = (
+    ("fabric-compute", "Compute fabric: SUs, rails, spines"),
+    ("fabrics", "Fabrics: roles and cables"),
+    ("floorplan", "Floor plan"),
+)
 CABLE_HEADER = (
     "cable ID", "work order", "A rack", "A U", "A device", "A port", "B rack", "B U",
     "B device", "B port", "media", "length m", "label A", "label B",
@@ -51,7 +56,6 @@ def _svg(data: bytes) -> str:
 
 
 def export_html(plan: Plan) -> Files:
-    lay = Layout.of(plan)
     roles = sorted(Counter(d.role for d in plan.devices).items())
     devs = plan.device_index()
     tiers = Counter((c.fabric, f"{devs[c.a_device].role} > {devs[c.b_device].role}")
@@ -66,17 +70,12 @@ def export_html(plan: Plan) -> Files:
         ("work orders", f"{len(orders):,}"),
         ("checks", "all passed" if plan.passed else "FAILED"),
     ]
-    drawings = []
-    fabric = compute_fabric(plan)
-    if fabric is not None:
-        drawings.append(("Compute fabric: SUs, rails, spines", _svg(fabric)))
-    drawings.append(("Fabrics: roles and cables", _svg(fabrics(plan, lay))))
-    drawings.append(("Floor plan", _svg(floorplan(plan, lay))))
-    rows: dict[tuple[str, str], list[Rack]] = {}
-    for r in plan.racks:
-        rows.setdefault((r.hall, r.row), []).append(r)
-    elevations = [(f"{h}-{r}", f"hall {h}, row {r}", _svg(elevation(plan, lay, h, r, racks)))
-                  for (h, r), racks in rows.items()]
+    svgs = drawing_files(plan)
+    drawings = [(title, _svg(svgs[f"drawings/{name}.svg"])) for name, title in DRAWINGS
+                if f"drawings/{name}.svg" in svgs]
+    rows = dict.fromkeys((r.hall, r.row) for r in plan.racks)
+    elevations = [(f"{h}-{r}", f"hall {h}, row {r}", _svg(svgs[f"drawings/racks-{h}-{r}.svg"]))
+                  for h, r in rows]
     page = render(
         "report/index.html.j2",
         build=plan.build, description=plan.description, cards=cards, roles=roles,

@@ -96,22 +96,15 @@ def paginate(ends: list[LabelEnd], per_sheet: int) -> list[list[LabelEnd]]:
     return sheets
 
 
-class _Sizes:
-    """Courier sizes that fit a line of n characters, computed once per length."""
-
-    def __init__(self, width_pt: float, size: float) -> None:
-        self.width, self.size = width_pt, size
-        self.cache: dict[int, str] = {}
-
-    def __call__(self, n: int) -> str:
-        s = self.cache.get(n)
-        if s is None:
-            s = self.cache[n] = f"{fit_size('x' * n, self.width, self.size):.2f}"
-        return s
+def _sizes(width_pt: float, size: float, longest: int = 256) -> list[str]:
+    """The Courier size, as PDF text, that fits a line of n characters, for n < longest."""
+    return [f"{fit_size('x' * n, width_pt, size):.2f}" for n in range(longest)]
 
 
-def _pdf_text(s: str) -> str:
-    return s if s.isascii() and not ("(" in s or ")" in s or "\\" in s) else pdf_string(s)[1:-1]
+def _clean_pdf(texts: list[str]) -> bool:
+    """True when none of the texts needs escaping in a PDF string (the usual case)."""
+    raw = "".join(texts)
+    return raw.isascii() and not ("(" in raw or ")" in raw or "\\" in raw)
 
 
 def render_pdf(build: str, sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAULT_SHEET) -> bytes:
@@ -120,7 +113,8 @@ def render_pdf(build: str, sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAU
     lw, lh = geo.label_w_mm * MM, geo.label_h_mm * MM
     pad = geo.pad_mm * MM
     inner = lw - 2 * pad
-    fits = [_Sizes(inner, 11.0), _Sizes(inner, 8.5), _Sizes(inner, 8.5), _Sizes(inner, 6.0)]
+    s0, s1, s3 = _sizes(inner, 11.0), _sizes(inner, 8.5), _sizes(inner, 6.0)
+    top_len = len(s0) - 1
     drops = (0.30, 0.55, 0.76, 0.93)  # baseline of each line, as a fraction of the height
     slots = []
     outlines = ["q 0.80 G 0.30 w"]
@@ -135,31 +129,38 @@ def render_pdf(build: str, sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAU
     pages = []
     total = len(sheets)
     hx, hy = geo.left_mm * MM, ph - geo.top_mm * MM / 2
-    f0, f1, f2, f3 = fits
     for n, labels in enumerate(sheets, start=1):
-        head = _pdf_text(f"{build} cable labels - work order {labels[0][0]} - sheet {n} of {total}")
+        head = f"{build} cable labels - work order {labels[0][0]} - sheet {n} of {total}"
+        lines = [lab[4:8] for lab in labels]
+        if not _clean_pdf([head, *(x for ls in lines for x in ls)]):
+            head = pdf_string(head)[1:-1]
+            lines = [tuple(pdf_string(x)[1:-1] for x in ls) for ls in lines]  # type: ignore[misc]
         ops = [frame, f"BT /R 7.00 Tf {hx:.2f} {hy:.2f} Td ({head}) Tj ET"]
-        for lab, (p0, p1, p2, p3) in zip(labels, slots, strict=False):
-            l0, l1, l2, l3 = (_pdf_text(x) for x in lab[4:8])
-            ops.append(
-                f"BT /B {f0(len(l0))} Tf {p0}{l0}) Tj ET\n"
-                f"BT /R {f1(len(l1))} Tf {p1}{l1}) Tj ET\n"
-                f"BT /R {f2(len(l2))} Tf {p2}{l2}) Tj ET\n"
-                f"BT /R {f3(len(l3))} Tf {p3}{l3}) Tj ET"
-            )
+        ops.extend(
+            f"BT /B {s0[min(len(l0), top_len)]} Tf {p0}{l0}) Tj ET\n"
+            f"BT /R {s1[min(len(l1), top_len)]} Tf {p1}{l1}) Tj ET\n"
+            f"BT /R {s1[min(len(l2), top_len)]} Tf {p2}{l2}) Tj ET\n"
+            f"BT /R {s3[min(len(l3), top_len)]} Tf {p3}{l3}) Tj ET"
+            for (l0, l1, l2, l3), (p0, p1, p2, p3) in zip(lines, slots, strict=False)
+        )
         pages.append(Page(ops))
-    return write_pdf(pages, pw, ph)
+    return write_pdf(pages, pw, ph, level=3)
 
 
 def render_csv(sheets: list[list[LabelEnd]]) -> bytes:
+    """One line per label; written by hand when no field needs quoting (checked per sheet)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    w.writerows(
-        (lab[0], n, pos, lab[1].cable_id, lab[2], lab[3], lab[4], lab[5], lab[6], lab[7])
-        for n, labels in enumerate(sheets, start=1)
-        for pos, lab in enumerate(labels, start=1)
-    )
+    for n, labels in enumerate(sheets, start=1):
+        raw = "".join(x for lab in labels for x in lab[3:8]) + labels[0][0]
+        if "," in raw or '"' in raw or "\n" in raw or "\r" in raw:
+            w.writerows((lab[0], n, pos, lab[1].cable_id, *lab[2:8])
+                        for pos, lab in enumerate(labels, start=1))
+            continue
+        buf.write("".join(
+            f"{o},{n},{pos},{c.cable_id},{e},{t},{l0},{l1},{l2},{l3}\n"
+            for pos, (o, c, e, t, l0, l1, l2, l3) in enumerate(labels, start=1)))
     return buf.getvalue().encode("utf-8")
 
 

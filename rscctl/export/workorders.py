@@ -14,10 +14,11 @@ technician walks the racks once from the first row to the last.
 from __future__ import annotations
 
 import re
-import weakref
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
+from rscctl.export.memo import last_plan
 from rscctl.planner.model import Cable, Plan
 
 _DIGITS = re.compile(r"(\d+)")
@@ -36,11 +37,12 @@ class WorkOrder:
     scope: str
     cables: tuple[Cable, ...]
 
-    @property
+    @cached_property
     def length_m(self) -> float:
         return round(sum(c.length_m for c in self.cables), 2)
 
-    def media_counts(self) -> Counter[str]:
+    @cached_property
+    def media(self) -> Counter[str]:
         return Counter(c.media for c in self.cables)
 
 
@@ -90,21 +92,13 @@ def sheet_names(wanted: list[str], reserved: tuple[str, ...] = ("Summary",)) -> 
     return out
 
 
-_last: tuple[weakref.ref[Plan], list[WorkOrder]] | None = None
-
-
+@last_plan
 def work_orders(plan: Plan) -> list[WorkOrder]:
     """Every cable in exactly one work order; orders sorted by fabric, then floor order.
 
-    Several exporters (xlsx, labels, html) need them: the last plan's are kept, keyed by the
-    plan object itself (a Plan is immutable), so rendering every kind groups only once.
+    Several exporters (xlsx, labels, html) need them: computed once per plan (see memo).
     """
-    global _last
-    if _last is not None and _last[0]() is plan:
-        return _last[1]
-    orders = _work_orders(plan, Walker(plan))
-    _last = (weakref.ref(plan), orders)
-    return orders
+    return _work_orders(plan, Walker(plan))
 
 
 def _work_orders(plan: Plan, w: Walker) -> list[WorkOrder]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from rscctl.export.tables import BOM_COLUMNS, bom_rows
 from rscctl.export.workorders import Walker, WorkOrder, work_orders
-from rscctl.export.xlsxml import BOLD, HEADER, TITLE, Sheet, Value, write_xlsx
+from rscctl.export.xlsxml import BOLD, HEADER, TITLE, Sheet, Table, Value, write_xlsx
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 
@@ -24,19 +24,34 @@ ORDER_COLUMNS = (
 
 def _num(length: float) -> int | float:
     """10.0 -> 10 so a sheet shows the stocked length as written on the part."""
-    return int(length) if float(length).is_integer() else length
+    return int(length) if length == int(length) else length
 
 
-def order_sheet(wo: WorkOrder, walker: Walker) -> Sheet:
+NUMERIC = tuple(c in ("#", "A U", "B U", "length m") for c in ORDER_COLUMNS[:-1])
+
+
+def order_sheet(wo: WorkOrder, walker: Walker) -> Table:
+    """The work order's cables in walking order, column by column."""
+    cs = wo.cables
     ru = walker.ru
-    rows: list[Sequence[Value]] = [ORDER_COLUMNS]
-    rows.extend(
-        (i, c.cable_id, c.a_rack, ru(c.a_device), c.a_device, c.a_port, c.b_rack,
-         ru(c.b_device), c.b_device, c.b_port, c.media, c.part_number, _num(c.length_m),
-         c.label_a, c.label_b, None)
-        for i, c in enumerate(wo.cables, start=1)
-    )
-    return Sheet(wo.sheet, rows, header=0, row_styles={0: HEADER}, max_width=80.0)
+    columns: list[Sequence[str | int | float]] = [
+        range(1, len(cs) + 1),
+        [c.cable_id for c in cs],
+        [c.a_rack for c in cs],
+        [ru(c.a_device) for c in cs],
+        [c.a_device for c in cs],
+        [c.a_port for c in cs],
+        [c.b_rack for c in cs],
+        [ru(c.b_device) for c in cs],
+        [c.b_device for c in cs],
+        [c.b_port for c in cs],
+        [c.media for c in cs],
+        [c.part_number for c in cs],
+        [_num(c.length_m) for c in cs],
+        [c.label_a for c in cs],
+        [c.label_b for c in cs],
+    ]
+    return Table(wo.sheet, ORDER_COLUMNS, columns, NUMERIC, max_width=80.0)
 
 
 def summary_sheet(plan: Plan, orders: list[WorkOrder]) -> Sheet:
@@ -71,20 +86,21 @@ def summary_sheet(plan: Plan, orders: list[WorkOrder]) -> Sheet:
     media = sorted({c.media for c in plan.cables})
     add(("sheet", "fabric", "scope", "tier", "cables", "length m", *media), HEADER)
     for wo in orders:
-        counts = wo.media_counts()
+        counts = wo.media
         links.append((len(rows), 0, wo.sheet))
         add((wo.sheet, wo.fabric, wo.scope, wo.tier, len(wo.cables), _num(wo.length_m),
              *(counts.get(m, 0) for m in media)))
     add(("total", "", "", "", len(plan.cables),
          _num(round(sum(c.length_m for c in plan.cables), 2)),
-         *(sum(wo.media_counts().get(m, 0) for wo in orders) for m in media)), BOLD)
+         *(sum(wo.media.get(m, 0) for wo in orders) for m in media)), BOLD)
     return Sheet("Summary", rows, header=None, row_styles=styles, links=links, max_width=45.0)
 
 
 def export_xlsx(plan: Plan) -> Files:
     walker = Walker(plan)
     orders = work_orders(plan)
-    sheets = [summary_sheet(plan, orders), *(order_sheet(wo, walker) for wo in orders)]
+    sheets: list[Sheet | Table] = [summary_sheet(plan, orders)]
+    sheets.extend(order_sheet(wo, walker) for wo in orders)
     return {"cabling.xlsx": write_xlsx(sheets)}
 
 
