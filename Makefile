@@ -6,7 +6,8 @@ BUILD  ?= phase2
 
 # Debian packages the test suite drives for real (see README "Tests").
 APT_PACKAGES := nftables iproute2 openssh-server openssh-client podman runc debootstrap \
-	ibsim-utils opensm infiniband-diags ibutils chromium chromium-driver poppler-utils
+	ibsim-utils opensm infiniband-diags ibutils chromium chromium-driver poppler-utils \
+	bind9-utils
 
 .PHONY: plan test venv venv-dev apt lint typecheck bench clean
 
