@@ -13,6 +13,7 @@ from rscctl.export.drawings import export_drawings
 from rscctl.export.html import export_html
 from rscctl.export.ibtopo import export_fabric
 from rscctl.export.labels import export_labels
+from rscctl.export.netbox import export_netbox
 from rscctl.export.netdata import export_ansible, export_dns, export_hosts
 from rscctl.export.nfs import export_nfs
 from rscctl.export.xlsx import export_xlsx
@@ -36,6 +37,7 @@ EXPORTERS: dict[str, Exporter] = {
     "drawings": export_drawings,
     "html": export_html,
     "fabric": export_fabric,
+    "netbox": export_netbox,
     "firewall": export_firewall,
     "hosts": export_hosts,
     "dns": export_dns,
