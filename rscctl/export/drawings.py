@@ -40,7 +40,13 @@ ROLE_COLOURS = {
     "ingest-gateway": "#ffc000",
 }
 SPARE_COLOURS = ("#b2abd2", "#fdb863", "#a6dba0", "#f4a582", "#92c5de", "#d9d9d9")
-KIND_COLOURS = {"spine": "#cbc0e0", "management": "#ffe699", "storage": "#e6b8b7"}
+KIND_COLOURS = {"spine": "#cbc0e0", "management": "#ffe699", "storage": "#e6b8b7",
+                "network": "#bdd7ee"}
+KIND_LETTERS = {"gpu": "G", "network": "N", "spine": "SP", "storage": "ST", "management": "M"}
+
+
+def kind_letter(kind: str) -> str:
+    return KIND_LETTERS.get(kind, kind[:2].upper())
 DARK_ROLES = {"compute-leaf", "compute-spine", "storage-spine", "storage-leaf"}
 
 
@@ -219,7 +225,7 @@ def floorplan(plan: Plan, lay: Layout) -> bytes:
               if a.row == b.row and b.x_m > a.x_m), default=0.6)
     x0, x1 = min(r.x_m for r in racks), max(r.x_m for r in racks) + rw
     y0, y1 = min(r.y_m for r in racks), max(r.y_m for r in racks) + RACK_DEPTH_M
-    left, top = 110, 150
+    left, top = 110, 160
     width = left + (x1 - x0) * PX_M + 200
     height = top + (y1 - y0) * PX_M + 40
     svg = Svg(width, height, f"{plan.build}: floor plan")
@@ -227,12 +233,16 @@ def floorplan(plan: Plan, lay: Layout) -> bytes:
     svg.text(20, 30, f"{plan.build} - floor plan: {len(racks):,} racks, "
              f"{used_total:,.0f} kW used of {sum(r.power_kw for r in racks):,.0f} kW", 20,
              weight="bold")
-    svg.text(20, 52, "Each rack: kind letter (G gpu, N network, S spine, M management) and "
-             "used kW. Colour = SU (network rack darker); numbers left = row.", 12)
+    letters = ", ".join(f"{kind_letter(k)} {k}" for k in sorted({r.kind for r in racks}))
+    svg.text(20, 52, f"Each rack: its kind ({letters}) and used kW.", 12)
+    svg.text(20, 68, "Colour = SU (its network rack darker). Names left = hall-row; rack "
+             "positions count from the left.", 12)
     kinds = sorted({r.kind for r in racks} - {"gpu", "network"})
     items = [("gpu rack of an SU", su_colour(1)), ("network rack of an SU", su_colour(1, True))]
     items += [(f"{k} rack", KIND_COLOURS.get(k, "#d9d9d9")) for k in kinds]
-    svg.legend(20, 64, items, cols=4)
+    if any(r.kind == "network" and r.su is None for r in racks):
+        items.append(("network rack, shared", KIND_COLOURS["network"]))
+    svg.legend(20, 80, items, cols=4)
     rows_seen: dict[tuple[str, str], tuple[float, float]] = {}
     su_span: dict[int, list[float]] = {}
     for r in racks:
@@ -244,12 +254,12 @@ def floorplan(plan: Plan, lay: Layout) -> bytes:
             su_span.setdefault(r.su, [x, x + w, y])[1] = x + w
         else:
             fill = KIND_COLOURS.get(r.kind, "#d9d9d9")
-        ink = "#fff" if r.kind == "network" else "#000"
+        ink = "#fff" if r.kind == "network" and r.su is not None else "#000"
         used = lay.power.get(r.name, 0.0)
         over = used > r.power_kw
         svg.rect(x, y, w, h, fill, "#c00000" if over else "#444", 2.0 if over else 0.6,
                  f' data-rack="{t(r.name)}"')
-        svg.text(x + w / 2, y + 15, r.kind[:1].upper(), 11, "middle", "bold", ink)
+        svg.text(x + w / 2, y + 15, kind_letter(r.kind), 11, "middle", "bold", ink)
         svg.text(x + w / 2, y + 31, f"{used:.1f}", 10, "middle", fill=ink)
         svg.text(x + w / 2, y + 44, "kW", 8, "middle", fill=ink)
         rows_seen.setdefault((r.hall, r.row), (y, x))
