@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rscctl.declare import load_build
+from rscctl.errors import UserError
 from rscctl.export import EXPORTERS
 from rscctl.export.ibfabric import ib_fabric
 from rscctl.export.ibtopo import CVT_COLUMNS, export_fabric
@@ -99,6 +100,22 @@ def test_declared_guid_is_used(small_plan: Plan) -> None:
     facts = {**small_plan.facts, "guids": {"dgx0001 mlx5_0": "0x0c42a10300a1b2c0"}}
     topo = export_fabric(replace(small_plan, facts=facts))["fabric/compute.topo"].decode()
     assert 'Ca\t1 "H-0c42a10300a1b2c0"\t\t# "dgx0001 mlx5_0"' in topo
+
+
+def test_guids_declared_in_the_build(tmp_path: Path) -> None:
+    doc = small_build_dict()
+    doc["compute"]["guids"] = {"MF0;spine01:MCS8500/S01/U1": "0x0c42a10300a1b2c0"}
+    plan = build_plan(load_build(str(write_build(tmp_path, doc))), check=False)
+    files = export_fabric(parse_plan_json(generate_plan_json(plan)))
+    assert "0x0c42a10300a1b2c0" in files["fabric/roots.guids"].decode().split()
+
+
+@pytest.mark.parametrize("guid", ["12", "0xZZ", "0x1" + "0" * 16])
+def test_bad_guid_is_a_user_error(tmp_path: Path, guid: str) -> None:
+    doc = small_build_dict()
+    doc["compute"]["guids"] = {"dgx0001 mlx5_0": guid}
+    with pytest.raises(UserError, match=r"compute.guids.*is not a GUID; write 64-bit hex"):
+        load_build(str(write_build(tmp_path, doc)))
 
 
 def test_cvt_p2p(small_plan: Plan) -> None:

@@ -114,6 +114,7 @@ def test_registered_and_deterministic(phase1_plan: Plan) -> None:
 
 
 def test_choice_values(p1: Tables) -> None:
+    assert [r["name"] for r in p1["sites"]] == ["RSC"]  # declared `site`, shared by phases
     assert {r["status"] for r in p1["sites"] + p1["locations"]} <= SITE_STATUS
     assert {r["status"] for r in p1["racks"]} <= RACK_STATUS
     assert {r["width"] for r in p1["racks"]} <= {"10", "19", "21", "23"}

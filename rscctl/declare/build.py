@@ -42,6 +42,34 @@ class ComputeFabric(Strict):
         description="SU slots whose spine ports are reserved now, so growth only adds cables"
     )
     cable_class: str = "hdr"
+    guids: dict[str, str] = Field(
+        default_factory=dict,
+        description="known node GUIDs by InfiniBand node description, e.g. "
+        "'dgx0001 mlx5_0': '0x0c42a10300a1b2c0'; the others are derived from names",
+    )
+
+    @model_validator(mode="after")
+    def _guids_are_hex(self) -> ComputeFabric:
+        """A declared GUID is 64-bit hex written 0x..., and no two nodes share one."""
+        for desc, guid in self.guids.items():
+            try:
+                ok = guid.lower().startswith("0x") and 0 < int(guid, 16) < 1 << 64
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"compute.guids[{desc!r}]={guid!r} is not a GUID; "
+                    "write 64-bit hex, e.g. '0x0c42a10300a1b2c0'"
+                )
+        seen: dict[int, str] = {}
+        for desc, guid in self.guids.items():
+            if int(guid, 16) in seen:
+                raise ValueError(
+                    f"compute.guids: {guid} is given to {seen[int(guid, 16)]!r} and {desc!r}; "
+                    "each node has its own GUID"
+                )
+            seen[int(guid, 16)] = desc
+        return self
 
 
 class RackGroup(Strict):
@@ -123,6 +151,7 @@ class Build(Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
+    site: str = Field(default="", description="the datacenter site (NetBox); default: name")
     catalog: Catalog
     naming: Naming = Naming()
     compute: ComputeFabric

@@ -93,22 +93,14 @@ def panel_name(port: str) -> str:
 
 
 class _Systems:
-    """Maps node ports back to the boxes and front-panel port names a topology file uses."""
+    """The plan's devices and models, looked up once for every writer of the fabric files."""
 
     def __init__(self, plan: Plan, fab: IbFabric) -> None:
         self.plan = plan
         self.fab = fab
         self.devices = plan.device_index()
         self.models = {n: HardwareModel.model_validate(m) for n, m in plan.models.items()}
-        # (node, port) -> front panel name, for every cabled end, from the plan's own names.
-        self.panel: dict[tuple[int, int], str] = {}
         self.fab_descs = {x.desc for x in fab.nodes}
-        cables = {c.cable_id: c for c in plan.cables if c.fabric == fab.fabric}
-        for link in fab.links:
-            if link.cable_id:
-                c = cables[link.cable_id]
-                self.panel[(link.a, link.a_port)] = panel_name(c.a_port)
-                self.panel[(link.b, link.b_port)] = panel_name(c.b_port)
 
     def type_of(self, device: str) -> str:
         return system_type(self.devices[device].model)

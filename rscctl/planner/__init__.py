@@ -48,6 +48,8 @@ def _facts(build: Build, pb: PlanBuilder) -> dict[str, object]:
             "port_speed_gbps": build.model(c.leaf_model).switch_port_speed_gbps,
         },
         "counts": dict(sorted(Counter(d.role for d in pb.devices).items())),
+        "site": build.site or build.name,
+        **({"guids": dict(sorted(c.guids.items()))} if c.guids else {}),
         **pb.facts,
     }
 
