@@ -51,7 +51,9 @@ def status(state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
     for h in hosts:
         t.add_row(h.host.name, h.host.role, f"{h.host.address}/{h.host.prefix_len}", h.state)
     console.print(t)
-    if any(h.state != "running" for h in hosts):
+    if st.phase == "vms":
+        console.print("a lab of VMs (Vagrant): ask `vagrant status` for their states")
+    elif any(h.state != "running" for h in hosts):
         raise typer.Exit(1)
 
 
@@ -75,6 +77,14 @@ def hosts(build: BuildArg = "lab",
         return
     for h in layout.hosts:
         console.print(f"{h.name:12} {h.role:16} {h.address}/{h.prefix_len}")
+
+
+@lab_app.command()
+def trust(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
+    """For the Vagrant VMs of BUILD: collect their host keys, write ssh_config and inventory."""
+    st = lifecycle.trust(build, state_dir)
+    console.print(f"lab {st.lab_id}: host keys of {len(st.layout.hosts) if st.layout else 0} "
+                  f"VMs in {st.path('known_hosts')}; inventory {st.path('inventory.yml')}")
 
 
 def register(app: typer.Typer) -> None:

@@ -56,19 +56,23 @@ def known_hosts_text(hosts: Sequence[LabHost], keys: dict[str, str]) -> str:
     return "".join(f"{h.name},{h.address} {keys[str(h.address)]}\n" for h in hosts)
 
 
-def collect_host_keys(hosts: Sequence[LabHost], netns: str | None,
-                      timeout: float = 30.0) -> dict[str, str]:
-    """ssh-keyscan every host (from `netns` if given) until all answered or `timeout`."""
+def collect_host_keys(hosts: Sequence[LabHost], netns: str | None, timeout: float = 30.0,
+                      via: Sequence[str] = ()) -> dict[str, str]:
+    """ssh-keyscan every host until all answered or `timeout`: from `netns` if given, or
+    through `via` (an ssh command to a host already trusted, e.g. the bastion)."""
     wanted = {str(h.address) for h in hosts}
     keys: dict[str, str] = {}
     deadline = time.monotonic() + timeout
     delay = 0.05
-    while True:
+    while wanted:
         missing = sorted(wanted - keys.keys())
-        cmd = ["ssh-keyscan", "-T", "2", "-t", "ed25519", *missing]
+        cmd = [*via, "ssh-keyscan", "-T", "2", "-t", "ed25519", *missing]
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if via and res.returncode == 255:
+            raise RscctlError(f"cannot reach {via[-2]} to scan {', '.join(missing)}: "
+                              f"{res.stderr.strip()[-300:]}")
         keys.update({a: k for a, k in parse_keyscan(res.stdout).items() if a in wanted})
         if wanted <= keys.keys():
             return keys
@@ -79,19 +83,21 @@ def collect_host_keys(hosts: Sequence[LabHost], netns: str | None,
                 "see `podman logs` of that node")
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+    return keys
 
 
 def write_access(state_dir: Path, lab_id: str, layout: LabLayout, keys: dict[str, str],
-                 proxy: str | None, command: str = "up") -> None:
-    """known_hosts, ssh_config and inventory.yml in the state dir."""
+                 proxy: str | None, command: str = "up",
+                 jumps: dict[str, str] | None = None) -> None:
+    """known_hosts, ssh_config and inventory.yml in the state dir (hosts with a key only)."""
     sd = state_dir.resolve()
-    hosts = layout.hosts
+    hosts = tuple(h for h in layout.hosts if str(h.address) in keys)
     groups: dict[str, list[LabHost]] = {}
     for h in hosts:
         groups.setdefault(h.group, []).append(h)
     ctx = {"lab_id": lab_id, "build": layout.build, "state_dir": str(sd), "hosts": hosts,
            "user": LAB_USER, "proxy": proxy, "controller": str(layout.controller),
-           "groups": sorted(groups.items()), "command": command}
+           "groups": sorted(groups.items()), "command": command, "jumps": jumps or {}}
     write_atomic(sd / "known_hosts", known_hosts_text(hosts, keys).encode())
     write_atomic(sd / "ssh_config", render("lab/ssh_config", **ctx).encode())
     write_atomic(sd / "inventory.yml", render("lab/inventory.yml", **ctx).encode())

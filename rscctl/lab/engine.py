@@ -1,8 +1,9 @@
 """podman, run with this machine's settings from a config file the lab writes in its state dir.
 
 The settings (runtime, cgroup manager, events backend, ulimits) live in
-templates/lab/containers.conf, rendered into STATE/containers.conf and used through
-CONTAINERS_CONF; the lab's container storage is its own (STATE/storage.conf).
+templates/lab/containers.conf (or the file named by $RSCCTL_LAB_CONTAINERS_CONF, for another
+machine), rendered into STATE/containers.conf and used through CONTAINERS_CONF; the lab's
+container storage is its own (STATE/storage.conf).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from rscctl.errors import MissingTool, RscctlError
-from rscctl.templating import render
+from rscctl.errors import MissingTool, RscctlError, UserError
+from rscctl.templating import environment, render
 
 RUN_DIR = Path("/run/rscctl/lab")
+# Another machine's podman settings: a containers.conf (may use {{ run_dir }}) instead of ours.
+CONF_ENV = "RSCCTL_LAB_CONTAINERS_CONF"
 
 
 class EngineUnavailable(RscctlError):
@@ -44,6 +47,13 @@ class Podman:
         for name, target in (("containers.conf", self.containers_conf),
                              ("storage.conf", self.storage_conf)):
             text = render(f"lab/{name}", **ctx)
+            own = os.environ.get(CONF_ENV) if name == "containers.conf" else None
+            if own:
+                try:
+                    text = environment().from_string(Path(own).read_text()).render(**ctx)
+                except OSError as exc:
+                    raise UserError(f"{CONF_ENV}={own}: cannot read it ({exc.strerror})"
+                                    ) from None
             if not target.is_file() or target.read_text() != text:
                 target.write_text(text)
         for sub in ("libpod-tmp", "networks", "storage"):

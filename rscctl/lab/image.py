@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rscctl.errors import MissingTool, RscctlError
+from rscctl.templating import TEMPLATES
 
 DEFAULT_CACHE = Path("/var/cache/rscctl/lab")
 CACHE_ENV = "RSCCTL_LAB_CACHE"
@@ -28,29 +29,12 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 IMAGE_NAME = "localhost/rscctl-lab"
 LAB_USER = "rscctl"
 
-# Runs as PID 1 of every node: a fresh host key on first start, then sshd in the foreground.
-ENTRYPOINT = """#!/bin/sh
-set -e
-if [ ! -s /etc/ssh/ssh_host_ed25519_key ]; then
-    ssh-keygen -q -t ed25519 -N '' -C "$(hostname)" -f /etc/ssh/ssh_host_ed25519_key
-fi
-mkdir -p /run/sshd
-exec /usr/sbin/sshd -D -e
-"""
+# The node's own files, shared with the Vagrantfile (templates/lab/node/).
+NODE_FILES = TEMPLATES / "lab" / "node"
 
-SSHD_CONFIG = """# rscctl lab: key login only, one ed25519 host key made at first start.
-HostKey /etc/ssh/ssh_host_ed25519_key
-AuthorizedKeysFile /etc/ssh/lab_authorized_keys .ssh/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UseDNS no
-# Classic curve25519 only: the default post-quantum exchange costs ~0.1 s of CPU per connection
-# on each side, which dominates starting (ssh-keyscan) and driving (Ansible) a 32-node lab.
-KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org
-MaxStartups 200:30:400
-MaxSessions 50
-"""
+
+def _node_file(name: str) -> str:
+    return (NODE_FILES / name).read_text()
 
 
 @dataclass(frozen=True)
@@ -63,8 +47,8 @@ class Recipe:
         "python3", "openssh-server", "nftables", "iproute2", "sudo", "iputils-ping",
     )
     files: tuple[tuple[str, str, int], ...] = (
-        ("/usr/local/sbin/lab-init", ENTRYPOINT, 0o755),
-        ("/etc/ssh/sshd_config.d/rscctl-lab.conf", SSHD_CONFIG, 0o644),
+        ("/usr/local/sbin/lab-init", _node_file("lab-init"), 0o755),
+        ("/etc/ssh/sshd_config.d/rscctl-lab.conf", _node_file("sshd_config"), 0o644),
         (f"/etc/sudoers.d/{LAB_USER}", f"{LAB_USER} ALL=(ALL) NOPASSWD: ALL\n", 0o440),
     )
     user: str = LAB_USER

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 
 from rscctl.declare import load_build
@@ -259,3 +260,30 @@ def status(state_dir: Path) -> tuple[LabState, list[HostStatus]]:
     out = [HostStatus(h, st.netns_of(h.name), states.get(st.netns_of(h.name), "missing"))
            for h in st.layout.hosts]
     return st, out
+
+
+def trust(build_name: str, state_dir: Path, timeout: float = 180.0) -> LabState:
+    """For a lab of VMs (the Vagrantfile): collect host keys without namespaces.
+
+    The VMs share a host network with the lab's in-band addresses: hosts in the controller's
+    subnet are scanned directly, the zone hosts (other subnets) through the bastion, which is
+    also their ProxyJump. The files are those of `up` otherwise.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    build = load_build(build_name)
+    layout = lab_layout(build, build_plan(build, check=False))
+    access.ensure_keypair(state_dir)
+    st = LabState(state_dir, phase="vms", layout=layout)
+    subnet = IPv4Network(f"{layout.controller}/{layout.controller_prefix_len}", strict=False)
+    near = [h for h in layout.hosts if h.address in subnet]
+    far = [h for h in layout.hosts if h.address not in subnet]
+    keys = access.collect_host_keys(near, None, timeout)
+    jump = next((h.name for h in near if h.role == "bastion"), near[0].name if near else "")
+    access.write_access(state_dir, st.lab_id, layout, keys, None, command="trust")
+    if far:
+        via = ["ssh", "-F", str(st.path("ssh_config").resolve()), jump, "--"]
+        keys |= access.collect_host_keys(far, None, timeout, via=via)
+    access.write_access(state_dir, st.lab_id, layout, keys, None, command="trust",
+                        jumps={h.name: jump for h in far})
+    st.save()
+    return st

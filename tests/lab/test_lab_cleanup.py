@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from rscctl.cli import main
 from rscctl.lab import lifecycle
 from rscctl.lab.lifecycle import LABEL, engine
 from rscctl.lab.state import LabState
@@ -24,6 +26,7 @@ from tests.lab.conftest import needs_lab
 
 pytestmark = [pytest.mark.lab, needs_lab]
 RSCCTL = str(Path(sys.executable).parent / "rscctl")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_build(tmp_path: Path) -> Path:
@@ -116,3 +119,28 @@ def test_down_after_up_was_killed_half_way(tmp_path: Path) -> None:
     time.sleep(0.2)  # podman calls the crashed `up` left behind were killed by `down`
     assert traces(st, []) == []
     assert lifecycle.leftovers(state_dir) == []
+
+
+def test_unworkable_engine_is_said_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """podman that cannot run (here: a runtime this machine lacks) -> exit 2, one message."""
+    conf = tmp_path / "containers.conf"
+    conf.write_text(Path(ROOT / "templates/lab/containers.conf").read_text()
+                    .replace('runtime = "runc"', 'runtime = "no-such-runtime"'))
+    monkeypatch.setenv("RSCCTL_LAB_CONTAINERS_CONF", str(conf))
+    state_dir = tmp_path / "state"
+    assert main(["lab", "up", str(tiny_build(tmp_path)), "--state-dir", str(state_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "podman cannot run on this machine" in err and "Traceback" not in err
+    assert lifecycle.leftovers(state_dir) == []
+
+
+def test_missing_podman_is_said_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ip").symlink_to(shutil.which("ip") or "/usr/sbin/ip")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert main(["lab", "up", str(tiny_build(tmp_path)), "--state-dir",
+                 str(tmp_path / "state")]) == 2
+    assert "podman is not installed" in capsys.readouterr().err

@@ -4,6 +4,7 @@ each node's filesystem and network, and refusal of a changed host key."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -133,3 +134,26 @@ def test_changed_host_key_is_refused(lab: LabState, tmp_path: Path) -> None:
             break
         time.sleep(0.1)
     assert back.returncode == 0, back.stderr
+
+
+def test_trust_for_vms_scans_directly_and_through_the_bastion(lab: LabState,
+                                                               tmp_path: Path) -> None:
+    """`lab trust` (the Vagrant path, no namespaces of its own) run from the controller's
+    namespace: same keys as `up` collected, zone hosts reached through the bastion."""
+    rscctl = str(Path(sys.executable).parent / "rscctl")
+    vms = tmp_path / "vms"
+    vms.mkdir()
+    for name in ("id_ed25519", "id_ed25519.pub"):  # the Vagrantfile installs this key pair
+        shutil.copy2(lab.path(name), vms / name)
+    ctl = ["ip", "netns", "exec", lab.controller_ns]
+    res = subprocess.run([*ctl, rscctl, "lab", "trust", "lab", "--state-dir", str(vms)],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    assert sorted((vms / "known_hosts").read_text().splitlines()) == sorted(
+        lab.path("known_hosts").read_text().splitlines())
+    cfg = (vms / "ssh_config").read_text()
+    assert "ProxyJump bastion01" in cfg and "ProxyCommand" not in cfg
+    hop = subprocess.run([*ctl, "ssh", "-F", str(vms / "ssh_config"), "internet", "hostname"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert hop.returncode == 0, hop.stderr
+    assert hop.stdout.strip() == "internet"
