@@ -64,6 +64,7 @@ class Segment:
     """One pod or row: its endpoints per network and the switches that take them."""
 
     scope: str
+    su: int | None
     segment: int
     core_base: int
     racks: list[Rack]
@@ -137,16 +138,18 @@ def _segments(pb: PlanBuilder) -> list[Segment]:
     """Every pod, then every row without pods that has endpoints, with its switch names."""
     b = pb.build
     out: list[Segment] = []
-    pod_switches = 0
     for su in range(1, b.compute.scalable_units + 1):
         eps = pod_endpoints(pb, su)
         sw = {net: [access_name(net, pod_scope(su), j)
                     for j in range(1, _switch_count(pb, len(eps[net])) + 1)]
               for net in ("inband", "oob")}
-        pod_switches = len(sw["inband"]) + len(sw["oob"])
-        out.append(Segment(pod_scope(su), su_segment(su), 0, pb.racks_of("network", su), eps, sw))
+        out.append(Segment(pod_scope(su), su, su_segment(su), 0, pb.racks_of("network", su),
+                           eps, sw))
+    # Every pod has the same layout (it comes from the declaration), so the same switch count.
+    pod_switches = max((len(s.switches["inband"]) + len(s.switches["oob"]) for s in out),
+                       default=0)
     for seg in out:
-        seg.core_base = (int(seg.scope[1:]) - 1) * pod_switches
+        seg.core_base = ((seg.su or 1) - 1) * pod_switches
     reserved = b.compute.max_sus * pod_switches
     rows: dict[tuple[str, str], list[Rack]] = {}
     for h in b.floorplan.halls:
@@ -178,8 +181,8 @@ def _segments(pb: PlanBuilder) -> list[Segment]:
                 f"floorplan: row {hall}-{row} has devices to manage but no rack of kind "
                 "management for its access switches; add one to the row"
             )
-        out.append(Segment(scope, row_segment(b, ordinal), reserved + ordinal * block, homes,
-                           eps, sw))
+        out.append(Segment(scope, None, row_segment(b, ordinal), reserved + ordinal * block,
+                           homes, eps, sw))
     return out
 
 
@@ -207,12 +210,11 @@ def cable_segment(pb: PlanBuilder, seg: Segment) -> None:
     access = pb.build.model(m.access_model)
     core = pb.build.model(m.core_model)
     uplinks = [p.name for p in access.ports_of("uplink")]
-    su = int(seg.scope[1:]) if seg.scope.startswith("s") and seg.scope[1:].isdigit() else None
     j = 0
     for net in ("inband", "oob"):
         for i, name in enumerate(seg.switches[net], start=1):
-            pb.place_in(seg.racks, Device(name, ACCESS_ROLES[net], m.access_model, "", 0, su,
-                                          None, i))
+            pb.place_in(seg.racks, Device(name, ACCESS_ROLES[net], m.access_model, "", 0,
+                                          seg.su, None, i))
             port = seg.core_base + j
             if port >= core.switch_ports:
                 raise UserError(
