@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rscctl.export.html import LIMIT, export_html
+from rscctl.export.html import CABLE_HEADER, LIMIT, export_html
 from rscctl.planner.model import Plan
 from tests.exporthelp import small_plan, with_other_fabrics
 
@@ -60,6 +60,13 @@ def search(driver: object, text: str) -> tuple[str, list[list[str]]]:
     return count, rows
 
 
+def detail(driver: object) -> list[str]:
+    """The labels shown on the detail card (present when exactly one cable matches)."""
+    return driver.execute_script(  # type: ignore[attr-defined, no-any-return]
+        "const d = document.getElementById('detail');"
+        "return d.hidden ? [] : [...d.querySelectorAll('code')].map(c => c.textContent);")
+
+
 def open_page(driver: object, plan: Plan, tmp_path: Path) -> None:
     page = tmp_path / "index.html"
     page.write_bytes(export_html(plan)["index.html"])
@@ -83,7 +90,9 @@ def test_search_phase2_label_shows_exactly_its_row(browser: object, phase2_plan:
         count, rows = search(browser, query)
         assert count.startswith("exact match: 1 cable"), (query, count)
         assert len(rows) == 1 and rows[0][0] == c.cable_id
-        assert rows[0][12:14] == [c.label_a, c.label_b]
+        label_a = CABLE_HEADER.index("label A")
+        assert rows[0][label_a:label_a + 2] == [c.label_a, c.label_b]
+        assert detail(browser) == [c.label_a, c.label_b]
     # A device: every cable on it; a rack: every cable with an end there (capped render).
     mine = [x.cable_id for x in phase2_plan.cables if "dgx0123" in (x.a_device, x.b_device)]
     count, rows = search(browser, "dgx0123")
@@ -92,7 +101,7 @@ def test_search_phase2_label_shows_exactly_its_row(browser: object, phase2_plan:
     count, rows = search(browser, "h1-a01-06")
     assert count.startswith(f"{want:,} cables") and len(rows) == min(want, LIMIT)
     count, rows = search(browser, "no-such-thing")
-    assert count == "0 cables" and rows == []
+    assert count == "0 cables" and rows == [] and detail(browser) == []
 
 
 def test_work_order_link_and_elevation(browser: object, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ DRAWINGS = (
 )
 CABLE_HEADER = (
     "cable ID", "work order", "A rack", "A U", "A device", "A port", "B rack", "B U",
-    "B device", "B port", "media", "length m", "label A", "label B",
+    "B device", "B port", "media", "length m", "part number", "label A", "label B",
 )
 
 
@@ -43,7 +43,8 @@ def cable_json(plan: Plan) -> str:
     orders = work_orders(plan)
     rows = [
         (c.cable_id, n, c.a_rack, ru(c.a_device), c.a_device, c.a_port, c.b_rack,
-         ru(c.b_device), c.b_device, c.b_port, c.media, _num(c.length_m), c.label_a, c.label_b)
+         ru(c.b_device), c.b_device, c.b_port, c.media, _num(c.length_m), c.part_number,
+         c.label_a, c.label_b)
         for n, wo in enumerate(orders) for c in wo.cables
     ]
     doc = {"columns": CABLE_HEADER, "orders": [wo.sheet for wo in orders], "rows": rows}
