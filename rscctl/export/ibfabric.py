@@ -30,11 +30,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from rscctl.declare.catalog import AsicLayout, HardwareModel
 from rscctl.errors import UserError
-from rscctl.planner.model import Plan
+from rscctl.planner.model import Cable, Plan
 
 FABRIC = "compute"
 
@@ -188,6 +187,8 @@ class DirectorLayout:
 
 
 class _Builder:
+    """Walks the fabric's cables once, creating each node the first time a cable reaches it."""
+
     def __init__(self, plan: Plan, fabric: str) -> None:
         self.plan = plan
         self.fabric = fabric
@@ -275,7 +276,7 @@ class _Builder:
         return IbFabric(self.plan.build, self.fabric, tuple(self.nodes), tuple(self.links),
                         self._roots(cables))
 
-    def _roots(self, cables: list[Any]) -> tuple[int, ...]:
+    def _roots(self, cables: list[Cable]) -> tuple[int, ...]:
         """The top tier: devices only ever on the b (upper) side of a cable; a director's
         spine ASICs, or the switch itself."""
         lower = {c.a_device for c in cables}
@@ -296,7 +297,7 @@ class _Builder:
                 if g in seen and seen[g] != n.desc:
                     raise UserError(
                         f"GUID 0x{g:016x} is given to both {seen[g]!r} and {n.desc!r}; "
-                        "declare a different guid for one of them"
+                        "declare a GUID for one of them in compute.guids"
                     )
                 seen[g] = n.desc
 

@@ -102,9 +102,6 @@ class _Systems:
         self.models = {n: HardwareModel.model_validate(m) for n, m in plan.models.items()}
         self.fab_descs = {x.desc for x in fab.nodes}
 
-    def type_of(self, device: str) -> str:
-        return system_type(self.devices[device].model)
-
 
 def generate_ibdiag_topo(sy: _Systems) -> Iterator[str]:
     """One section per box: `TYPE NAME`, then `PORT -> PEER-TYPE PEER-NAME PEER-PORT` lines."""
