@@ -175,6 +175,14 @@ def test_address_outside_supernet_fails_address_plan(small: Plan) -> None:
     assert found and "outside oob's supernet 10.17.0.0/16" in str(found[0]["message"])
 
 
+def test_malformed_address_fails_address_plan(small: Plan) -> None:
+    addrs = list(small.addresses)
+    addrs[3] = replace(addrs[3], address="10.18")
+    found = findings(replace(small, addresses=tuple(addrs)), "address-plan")
+    assert [f["message"] for f in found] == [
+        f"{addrs[3].device}:{addrs[3].interface} 10.18 is not an IPv4 address"]
+
+
 def test_network_address_fails_address_plan(small: Plan) -> None:
     addrs = list(small.addresses)
     i = next(i for i, a in enumerate(addrs) if a.network == "inband")

@@ -8,8 +8,9 @@ back and fail on a plan a test has broken on purpose.
 from __future__ import annotations
 
 import itertools
+import socket
 from collections import Counter
-from ipaddress import IPv4Address, IPv4Network, ip_network
+from ipaddress import IPv4Network, ip_network
 
 from rscctl.errors import Finding
 from rscctl.planner.checks import SUMMARIES, Context, register
@@ -163,11 +164,16 @@ def check_address_plan(plan: Plan, ctx: Context) -> list[Finding]:
                                f"declare networks.{a.network}"))
             continue
         lo, hi, prefix = bounds[a.network]
-        ip = int(IPv4Address(a.address))
+        try:
+            ip = int.from_bytes(socket.inet_pton(socket.AF_INET, a.address), "big")
+        except OSError:
+            ip = -1
         host_bits = 32 - prefix
         seg = ip >> host_bits << host_bits
         problem = ""
-        if not lo <= ip <= hi:
+        if ip < 0:
+            problem = "is not an IPv4 address"
+        elif not lo <= ip <= hi:
             problem = f"is outside {a.network}'s supernet {nets[a.network][0]}"
         elif a.prefix_len != prefix:
             problem = f"has prefix /{a.prefix_len}, its segments are /{prefix}"
