@@ -71,15 +71,31 @@ def open_page(driver: object, plan: Plan, tmp_path: Path) -> None:
     page = tmp_path / "index.html"
     page.write_bytes(export_html(plan)["index.html"])
     driver.get(page.as_uri())  # type: ignore[attr-defined]
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script("return document.body.dataset.ready === '1'"))
     logs = driver.get_log("browser")  # type: ignore[attr-defined]
     assert not [e for e in logs if e["level"] == "SEVERE"], logs
 
 
 def test_page_is_self_contained(tmp_path: Path) -> None:
-    html = export_html(with_other_fabrics(small_plan(tmp_path)))["index.html"].decode()
+    plan = with_other_fabrics(small_plan(tmp_path))
+    html = export_html(plan)["index.html"].decode()
     for ref in ('src="http', "href=\"http", "@import", "<link ", 'src="//'):
         assert ref not in html
     assert "storage spine01" in html and "<svg" in html
+    # The packed cable table unpacks to every cable, labels included.
+    import base64
+    import gzip
+    import json
+    import re
+
+    packed = re.search(r'id="cable-data"[^>]*>([^<]*)<', html)
+    assert packed
+    table = json.loads(gzip.decompress(base64.b64decode(packed.group(1))))
+    assert len(table["rows"]) == len(plan.cables)
+    assert {r[-1] for r in table["rows"]} == {c.label_b for c in plan.cables}
 
 
 def test_search_phase2_label_shows_exactly_its_row(browser: object, phase2_plan: Plan,
