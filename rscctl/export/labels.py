@@ -113,6 +113,7 @@ def render_pdf(build: str, sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAU
     lw, lh = geo.label_w_mm * MM, geo.label_h_mm * MM
     pad = geo.pad_mm * MM
     inner = lw - 2 * pad
+    # Both ends are set at one size (that of the longer), so the pair reads as a pair.
     s0, s1, s3 = _sizes(inner, 11.0), _sizes(inner, 8.5), _sizes(inner, 6.0)
     top_len = len(s0) - 1
     drops = (0.30, 0.55, 0.76, 0.93)  # baseline of each line, as a fraction of the height
@@ -138,8 +139,8 @@ def render_pdf(build: str, sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAU
         ops = [frame, f"BT /R 7.00 Tf {hx:.2f} {hy:.2f} Td ({head}) Tj ET"]
         ops.extend(
             f"BT /B {s0[min(len(l0), top_len)]} Tf {p0}{l0}) Tj ET\n"
-            f"BT /R {s1[min(len(l1), top_len)]} Tf {p1}{l1}) Tj ET\n"
-            f"BT /R {s1[min(len(l2), top_len)]} Tf {p2}{l2}) Tj ET\n"
+            f"BT /R {s1[min(max(len(l1), len(l2)), top_len)]} Tf {p1}{l1}) Tj ET\n"
+            f"BT /R {s1[min(max(len(l1), len(l2)), top_len)]} Tf {p2}{l2}) Tj ET\n"
             f"BT /R {s3[min(len(l3), top_len)]} Tf {p3}{l3}) Tj ET"
             for (l0, l1, l2, l3), (p0, p1, p2, p3) in zip(lines, slots, strict=False)
         )
