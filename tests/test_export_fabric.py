@@ -208,3 +208,16 @@ def test_ibdm_reads_the_ibdiag_topology(small_plan: Plan, small_out: Path) -> No
                 if c.b_device == up.a_device and c.b_port == "1")
     assert f"TO   Host:{up.a_device} Plug:P{up.a_port}" in res.stdout
     assert f"TO   Host:{down.a_device} Plug:{down.a_port}" in res.stdout
+
+
+def test_lab_build_with_switch_spines(tmp_path: Path) -> None:
+    """topology/lab.yaml has QM8790 spines: each is its own root; ibsim and ftree agree."""
+    need_ib_tools()
+    plan = build_plan(load_build("lab"), check=False)
+    write_files(tmp_path, export_fabric(plan))
+    out, fab = tmp_path / "fabric", ib_fabric(plan)
+    assert [fab.nodes[i].desc for i in fab.roots] == ["spine01", "spine02"]
+    with ibsim(out / "compute.topo", fab.limits(), tmp_path) as sim:
+        assert parse_ibnetdiscover(sim.ibnetdiscover()).links() == fab.link_ends()
+        log = sim.opensm_ftree(out / "roots.guids", out / "cn.guids")
+    assert "ftree tables configured on all switches" in log and "ERR AB" not in log
