@@ -14,7 +14,7 @@ from rscctl.export.csvs import export_csv
 from rscctl.export.workorders import natural_key, sheet_names
 from rscctl.export.xlsx import ORDER_COLUMNS, export_xlsx
 from rscctl.planjson import generate_plan_json, parse_plan_json
-from rscctl.planner.model import Plan
+from rscctl.planner.model import Device, Plan
 from tests.exporthelp import small_plan, with_other_fabrics
 
 
@@ -29,8 +29,7 @@ def csv_cables(plan: Plan) -> dict[str, dict[str, str]]:
     return {r["cable_id"]: r for r in csv.DictReader(io.StringIO(text))}
 
 
-def expected_sheet(plan: Plan, row: dict[str, str]) -> str:
-    devs = plan.device_index()
+def expected_sheet(devs: dict[str, Device], row: dict[str, str]) -> str:
     a, b = devs[row["a_device"]], devs[row["b_device"]]
     if a.su is not None and a.su == b.su:
         return f"{row['fabric']} SU{a.su:03d}"
@@ -42,6 +41,7 @@ def test_phase1_every_cable_once_on_its_sheet(phase1_plan: Plan, tmp_path: Path)
     cables = csv_cables(phase1_plan)
     seen: Counter[str] = Counter()
     racks = {r.name: i for i, r in enumerate(phase1_plan.racks)}
+    devs = phase1_plan.device_index()
     for name in wb.sheetnames[1:]:
         rows = list(wb[name].iter_rows(values_only=True))
         assert rows[0] == ORDER_COLUMNS
@@ -51,7 +51,7 @@ def test_phase1_every_cable_once_on_its_sheet(phase1_plan: Plan, tmp_path: Path)
             cid = str(rec["cable ID"])
             seen[cid] += 1
             want = cables[cid]
-            assert name == expected_sheet(phase1_plan, want), cid
+            assert name == expected_sheet(devs, want), cid
             assert (rec["label A"], rec["label B"]) == (want["label_a"], want["label_b"])
             assert (rec["A device"], rec["A port"], rec["B device"], str(rec["B port"])) == (
                 want["a_device"], want["a_port"], want["b_device"], want["b_port"])
@@ -62,7 +62,7 @@ def test_phase1_every_cable_once_on_its_sheet(phase1_plan: Plan, tmp_path: Path)
     assert set(seen.values()) == {1}
     # Named work orders: node-leaf per SU, leaf-spine per spine.
     assert "compute SU038" in wb.sheetnames and "compute spine20" in wb.sheetnames
-    assert len(wb.sheetnames) == 1 + len({expected_sheet(phase1_plan, r) for r in cables.values()})
+    assert len(wb.sheetnames) == 1 + len({expected_sheet(devs, r) for r in cables.values()})
 
 
 def test_print_setup_and_summary(tmp_path: Path) -> None:
