@@ -40,7 +40,7 @@ def test_phase2_drawings(phase2_plan: Plan) -> None:
     assert b"#ff7c80" not in fab and b"NOT 1:1" not in fab
     ft = texts(fab)
     assert ft.count("8") == 100 * 20
-    assert "spine20" in ft and "800 links" in ft
+    assert "spine20" in ft and "800 links" in ft and "of 800 ports" in ft
 
 
 def test_other_fabrics_and_wrong_counts_show(tmp_path: Path) -> None:

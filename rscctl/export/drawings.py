@@ -304,7 +304,7 @@ def compute_fabric(plan: Plan) -> bytes | None:
     cell, label_w, per_block, per_row, bh = 28, 64, 50, 10, 44.0
     blocks = (len(sus) + per_block - 1) // per_block
     block_w = label_w + len(sp_names) * cell + 30
-    width = max(1200, 40 + blocks * block_w)
+    width = max(1500, 40 + blocks * block_w)
     su_rows = (len(sus) + per_row - 1) // per_row
     mat_top = 292 + su_rows * (bh + 4) + 40
     height = mat_top + 40 + min(len(sus), per_block) * 18 + 40
@@ -319,10 +319,12 @@ def compute_fabric(plan: Plan) -> bytes | None:
     spine_w = (width - 80) / len(sp_names)
     for i, s in enumerate(sp_names):
         x = 40 + i * spine_w
-        svg.rect(x + 2, 80, spine_w - 4, 46, ROLE_COLOURS["compute-spine"], sw=0.8)
-        svg.text(x + spine_w / 2, 98, s, 11, "middle", "bold", "#fff")
-        svg.text(x + spine_w / 2, 116, f"{spine_links[s]:,} links", 10, "middle", fill="#fff")
-        svg.line(x + spine_w / 2, 126, x + spine_w / 2, 150, "#555", 1.2)
+        svg.rect(x + 2, 80, spine_w - 4, 58, ROLE_COLOURS["compute-spine"], sw=0.8)
+        svg.text(x + spine_w / 2, 96, s, 11, "middle", "bold", "#fff")
+        ports = plan.models[devs[s].model].get("switch_ports") or "?"
+        svg.text(x + spine_w / 2, 111, f"{spine_links[s]:,} links", 10, "middle", fill="#fff")
+        svg.text(x + spine_w / 2, 125, f"of {ports} ports", 9, "middle", fill="#fff")
+        svg.line(x + spine_w / 2, 138, x + spine_w / 2, 150, "#555", 1.2)
     svg.line(40, 150, width - 40, 150, "#555", 4)
     lps = int(facts.get("links_per_spine", 1))
     svg.text(20, 70, f"every leaf -> every spine, {lps} link(s) each: "
