@@ -232,6 +232,21 @@ def test_bad_declarations_name_the_field(tmp_path: Path, patch: object, message:
     assert "build.yaml" in str(err.value)
 
 
+def test_unknown_nameserver_is_a_user_error(tmp_path: Path) -> None:
+    doc = net_build_dict()
+    doc["dns"]["nameservers"] = ["ns9"]
+    with pytest.raises(UserError, match=r"dns.nameservers: 'ns9' is not a planned host"):
+        build_plan(load_build(str(write_build(tmp_path, doc))))
+
+
+def test_default_nameservers_are_management_hosts(phase1_plan: Plan, tmp_path: Path) -> None:
+    assert phase1_plan.facts["dns"]["nameservers"] == ["mgmt01", "mgmt02"]
+    doc = net_build_dict()
+    del doc["dns"]["nameservers"]
+    plan = build_plan(load_build(str(write_build(tmp_path, doc))))
+    assert plan.facts["dns"]["nameservers"] == ["ingest01", "ingest02"]  # no mgmt host, bastion
+
+
 def test_storage_row_without_racks_is_a_user_error(tmp_path: Path) -> None:
     doc = net_build_dict()
     doc["storage"]["systems"][0]["rows"] = ["NOPE"]

@@ -120,7 +120,9 @@ class Dns(Strict):
 
     domain: str = Field(default="rsc.internal", pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
     serial: PositiveInt = 1
-    nameservers: tuple[str, ...] = ("bastion01", "bastion02")
+    nameservers: tuple[str, ...] = Field(
+        default=(), description="devices serving the zones (default: the management hosts)"
+    )
     ttl: PositiveInt = 3600
 
 

@@ -168,6 +168,31 @@ def plan_ipoib(build: Build, out: list[Address]) -> None:
             ap.add(out, name, port, "ipoib", rail - 1, n)
 
 
+def nameservers(pb: PlanBuilder) -> list[str]:
+    """The declared name servers, else the first two management hosts, bastions or other
+    servers (else any in-band host): a zone always has a name server with an address."""
+    declared = list(pb.build.dns.nameservers)
+    addressed = {a.device for a in pb.addresses if a.network == "inband"}
+    if not addressed:
+        return declared   # no management network planned: nothing to resolve them with
+    for name in declared:
+        if name not in addressed:
+            hosts = [d.name for d in pb.devices if d.role in ("management-host", "bastion")]
+            raise UserError(
+                f"dns.nameservers: {name!r} is not a planned host with an in-band address; "
+                f"name one of: {', '.join(hosts[:6]) or 'a server declared under servers'}"
+            )
+    if declared:
+        return declared
+    for role in ("management-host", "bastion"):
+        found = [d.name for d in pb.devices if d.role == role and d.name in addressed][:2]
+        if found:
+            return found
+    servers = [d.name for d in pb.devices if d.name in addressed
+               and pb.build.model(d.model).kind == "server"]
+    return servers[:2] or [d.name for d in pb.devices if d.name in addressed][:1]
+
+
 def plan_addresses(pb: PlanBuilder) -> None:
     """The last addressing step: IPoIB, and the declared networks as facts for downstream."""
     plan_ipoib(pb.build, pb.addresses)
@@ -181,5 +206,5 @@ def plan_addresses(pb: PlanBuilder) -> None:
         }
         for name, net in sorted(b.networks.items())
     }
-    pb.facts["dns"] = b.dns.model_dump(mode="json")
+    pb.facts["dns"] = {**b.dns.model_dump(mode="json"), "nameservers": nameservers(pb)}
     pb.facts["addresses"] = len(pb.addresses)
