@@ -1,9 +1,11 @@
 """Lab benchmark: wall time and peak memory of `rscctl lab up` and `lab down` for 32 DGX.
 
 The build is topology/lab.yaml grown to 4 SUs of 8 nodes (32 gpu nodes; with the bastion, the
-ingest gateway and the two zone hosts, 36 containers), written to a temporary dir. The image is
-made warm first (not timed). Each run is a fresh `rscctl` process; `up` is timed until every
-host's key is in known_hosts, then one ssh login is checked (not timed), then `down` is timed.
+ingest gateway, the management host, the storage system and the two zone hosts: 38
+containers), written to a temporary dir. The image is made warm first (not timed). Each run is
+a fresh `rscctl` process; `up` is timed until every host's key is in known_hosts, then one ssh
+login is checked (not timed), then `down` is timed. The load average is printed: the 2 cores
+are shared, and starting containers is CPU-bound.
 Goals (issue 6): up <= 15 s, down <= 5 s. Needs root.
 
     sudo .venv/bin/python benchmarks/lab_bench.py [--runs 2] [--nodes-per-su 8 --sus 4]
@@ -12,6 +14,7 @@ Goals (issue 6): up <= 15 s, down <= 5 s. Needs root.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -42,10 +45,16 @@ def lab_build(sus: int, per_su: int) -> dict[str, Any]:
     data["floorplan"]["pod_layout"] = ["gpu"] * (per_su // 4) + ["network"] + ["gpu"] * (
         -(-per_su // 2) - per_su // 4)
     c.update(spine_model="cs8500", spines=2)  # 32 leaves x 8 uplinks need directors
+    if "storage" in data:
+        data["storage"]["uplinks_per_leaf"] = per_su  # 4 storage ports x per_su nodes, <= 4:1
     rows = [{"name": "SP", "y": 0, "racks": [{"at": 1, "count": 2, "kind": "spine"},
-                                             {"at": 3, "count": 1, "kind": "management"}]}]
+                                             {"at": 3, "count": 1, "kind": "management"},
+                                             {"at": 4, "count": 1, "kind": "network"}]}]
     rows += [{"name": f"A{i // 2 + 1:02d}", "y": i // 2 + 1, "sus": [i + 1, i + 2][: sus - i]}
              for i in range(0, sus, 2)]
+    rows += [dict(r, y=len(rows) + k) for k, r in enumerate(
+        r for r in data["floorplan"]["halls"][0]["rows"] if not r.get("sus")
+        and r["name"] != "SP")]
     data["floorplan"]["halls"][0]["rows"] = rows
     return data
 
@@ -82,10 +91,12 @@ def main() -> None:
         ensure_image(podman, Recipe())
         print(f"image warm in {time.perf_counter() - t:.1f} s")
         for run in range(1, args.runs + 1):
+            load = os.getloadavg()[0]
             try:
                 up_s, up_mb, _ = timed([RSCCTL, "lab", "up", str(path), "--state-dir",
                                         str(state)])
                 hosts = len((state / "known_hosts").read_text().splitlines())
+                steps = json.loads((state / "state.json").read_text())["timings"]
                 ok = subprocess.run(["ssh", "-F", str(state / "ssh_config"), "dgx0032",
                                      "hostname"], capture_output=True, text=True, check=False)
             finally:
@@ -93,6 +104,8 @@ def main() -> None:
             print(f"run {run}: {hosts} hosts up in {up_s:.2f} s (peak {up_mb:.0f} MiB), "
                   f"ssh {ok.stdout.strip() or 'FAILED'}; down in {down_s:.2f} s "
                   f"(peak {down_mb:.0f} MiB)   goals: up <= 15 s, down <= 5 s")
+            print("       up steps: " + ", ".join(f"{k[:-2]} {v:.2f}" for k, v in steps.items())
+                  + f"; load average before {load:.1f} (2 cores shared)")
 
 
 if __name__ == "__main__":

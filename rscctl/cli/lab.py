@@ -33,7 +33,7 @@ def up(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> None
     """Start one container per host of BUILD, each with its own namespace, address and sshd."""
     st = lifecycle.up(build, state_dir, log=_log)
     n = len(st.layout.hosts) if st.layout else 0
-    console.print(f"lab {st.lab_id} up: {n} hosts in {st.timings.get('start_s', 0):.1f} s; "
+    console.print(f"lab {st.lab_id} up: {n} hosts in {st.timings.get('total_s', 0):.1f} s; "
                   f"ssh -F {st.path('ssh_config')} HOST; inventory {st.path('inventory.yml')}")
 
 

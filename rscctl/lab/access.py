@@ -56,31 +56,40 @@ def known_hosts_text(hosts: Sequence[LabHost], keys: dict[str, str]) -> str:
     return "".join(f"{h.name},{h.address} {keys[str(h.address)]}\n" for h in hosts)
 
 
+def scan_once(hosts: Sequence[LabHost], netns: str | None,
+              via: Sequence[str] = ()) -> dict[str, str]:
+    """One ssh-keyscan of `hosts` (from `netns`, or through `via`): the keys that answered."""
+    wanted = sorted(str(h.address) for h in hosts)
+    if not wanted:
+        return {}
+    cmd = [*via, "ssh-keyscan", "-T", "2", "-t", "ed25519", *wanted]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns, *cmd]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if via and res.returncode == 255:
+        raise RscctlError(f"cannot reach {via[-2]} to scan {', '.join(wanted)}: "
+                          f"{res.stderr.strip()[-300:]}")
+    return {a: k for a, k in parse_keyscan(res.stdout).items() if a in wanted}
+
+
 def collect_host_keys(hosts: Sequence[LabHost], netns: str | None, timeout: float = 30.0,
-                      via: Sequence[str] = ()) -> dict[str, str]:
+                      via: Sequence[str] = (), known: dict[str, str] | None = None
+                      ) -> dict[str, str]:
     """ssh-keyscan every host until all answered or `timeout`: from `netns` if given, or
-    through `via` (an ssh command to a host already trusted, e.g. the bastion)."""
-    wanted = {str(h.address) for h in hosts}
-    keys: dict[str, str] = {}
+    through `via` (an ssh command to a host already trusted, e.g. the bastion). Hosts in
+    `known` (keys scanned earlier) are not scanned again."""
+    keys = dict(known or {})
     deadline = time.monotonic() + timeout
     delay = 0.05
-    while wanted:
-        missing = sorted(wanted - keys.keys())
-        cmd = [*via, "ssh-keyscan", "-T", "2", "-t", "ed25519", *missing]
-        if netns:
-            cmd = ["ip", "netns", "exec", netns, *cmd]
-        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if via and res.returncode == 255:
-            raise RscctlError(f"cannot reach {via[-2]} to scan {', '.join(missing)}: "
-                              f"{res.stderr.strip()[-300:]}")
-        keys.update({a: k for a, k in parse_keyscan(res.stdout).items() if a in wanted})
-        if wanted <= keys.keys():
-            return keys
+    while missing := [h for h in hosts if str(h.address) not in keys]:
+        keys.update(scan_once(missing, netns, via))
+        if all(str(h.address) in keys for h in hosts):
+            break
         if time.monotonic() > deadline:
+            left = sorted(h.name for h in hosts if str(h.address) not in keys)
             raise RscctlError(
-                f"no ssh host key from {len(wanted - keys.keys())} lab hosts after "
-                f"{timeout:.0f} s (first: {sorted(wanted - keys.keys())[0]}); "
-                "see `podman logs` of that node")
+                f"no ssh host key from {len(left)} lab hosts after {timeout:.0f} s "
+                f"(first: {left[0]}); see `podman logs` of that node")
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
     return keys

@@ -79,8 +79,12 @@ class Podman:
                 f"podman {args[0]} failed (rc {res.returncode}): {_tail(res.stderr)}")
         return res
 
-    def preflight(self) -> None:
-        """Say clearly, before anything is made, when podman cannot run here."""
+    def preflight(self, *probe: str) -> subprocess.CompletedProcess[str]:
+        """Say clearly, before anything is made, when podman cannot run here.
+
+        `probe` is the first podman command the caller needs anyway (default `info`); its
+        result is returned, so checking the engine costs no extra call.
+        """
         if os.geteuid() != 0:
             raise EngineUnavailable(
                 "the lab needs root (network namespaces, a bridge, rootful podman); "
@@ -94,12 +98,14 @@ class Podman:
         if not reg.is_file():
             reg.write_text("# the lab never pulls: its image is made locally\n"
                            "unqualified-search-registries = []\n")
-        res = self(*("info", "--format", "{{.Host.OCIRuntime.Name}}"), check=False, timeout=60)
+        res = self(*(probe or ("info", "--format", "{{.Host.OCIRuntime.Name}}")), check=False,
+                   timeout=60)
         if res.returncode != 0:
             raise EngineUnavailable(
                 "podman cannot run on this machine with the lab's settings "
                 f"({self.containers_conf}): {_tail(res.stderr)}; adjust that file "
                 "(templates/lab/containers.conf) for this machine")
+        return res
 
 
 def _tail(text: str, lines: int = 3) -> str:

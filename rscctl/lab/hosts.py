@@ -133,8 +133,15 @@ def lab_layout(build: Build, plan: Plan) -> LabLayout:
     devices = [d for d in plan.devices if kinds.get(d.model) in LAB_KINDS]
     if not devices:
         raise UserError(f"build {build.name}: no gpu nodes, servers or storage hosts to run")
-    taken = {a for a, _ in planned.values()}
-    pool = inband.hosts()
+    taken = {IPv4Address(a.address) for a in plan.addresses if a.network == LAB_NETWORK}
+    top = inband.broadcast_address - 1
+    controller = _first_free((top - i for i in range(min(256, inband.num_addresses - 2))),
+                             taken, f"the lab controller in {inband}")
+    taken.add(controller)
+    # Without an address plan, hosts are numbered from the bottom of the supernet; with one,
+    # the few hosts it leaves out (e.g. storage systems: no in-band port) are numbered from
+    # the top, below the controller, away from the plan's segments.
+    pool = inband.hosts() if not planned else (top - i for i in range(inband.num_addresses - 2))
     hosts: list[LabHost] = []
     for d in devices:
         if d.name in planned:
@@ -144,7 +151,4 @@ def lab_layout(build: Build, plan: Plan) -> LabLayout:
             taken.add(addr)
         hosts.append(LabHost(d.name, d.role, group_of(d.role), addr, plen))
     hosts += _zone_hosts(build, taken)
-    top = inband.broadcast_address - 1
-    controller = _first_free((top - i for i in range(min(256, inband.num_addresses - 2))),
-                             taken, f"the lab controller in {inband}")
     return LabLayout(build.name, tuple(hosts), controller, inband.prefixlen)

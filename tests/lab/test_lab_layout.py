@@ -29,7 +29,7 @@ def lab_plan() -> Plan:
 def test_lab_build_plans_and_passes(lab_plan: Plan) -> None:
     assert lab_plan.passed, [c for c in lab_plan.checks if not c.passed]
     roles = {d.role for d in lab_plan.devices}
-    assert {"gpu-node", "bastion", "ingest-gateway"} <= roles
+    assert {"gpu-node", "bastion", "ingest-gateway", "storage-system"} <= roles
 
 
 def test_layout_hosts_and_addresses(lab_plan: Plan) -> None:
@@ -44,9 +44,17 @@ def test_layout_hosts_and_addresses(lab_plan: Plan) -> None:
     assert len(set(addrs)) == len(addrs)
     assert layout.controller not in addrs
     inband = build.networks["inband"].supernet
+    planned = {a.device: a for a in lab_plan.addresses if a.network == "inband"}
+    assert planned, "topology/lab.yaml declares management: the plan gives in-band addresses"
     for h in layout.hosts:
-        if not h.zone_host:
-            assert h.address in inband and h.prefix_len == inband.prefixlen
+        if h.zone_host:
+            continue
+        assert h.address in inband and h.prefix_len >= inband.prefixlen
+        if h.name in planned:
+            assert (str(h.address), h.prefix_len) == (planned[h.name].address,
+                                                      planned[h.name].prefix_len)
+    storage = [h for h in layout.hosts if h.role == "storage-system"]
+    assert storage and all(h.name not in planned for h in storage)  # numbered by the lab
     internet = next(h for h in layout.hosts if h.name == "internet")
     assert internet.address in INTERNET and internet.group == "lab_outside"
     assert layout.controller in inband
@@ -137,4 +145,4 @@ def test_cli_hosts_json() -> None:
     res = CliRunner().invoke(app, ["lab", "hosts", "lab", "--json"])
     assert res.exit_code == 0, res.output
     doc = yaml.safe_load(res.output)
-    assert doc["build"] == "lab" and len(doc["hosts"]) == 12
+    assert doc["build"] == "lab" and len(doc["hosts"]) == 14  # 8 DGX, 3 servers, fa001, 2 zones
