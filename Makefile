@@ -9,7 +9,7 @@ APT_PACKAGES := nftables iproute2 openssh-server openssh-client podman runc debo
 	ibsim-utils opensm infiniband-diags ibutils chromium chromium-driver poppler-utils \
 	bind9-utils
 
-.PHONY: plan test venv venv-dev apt lint typecheck bench clean
+.PHONY: plan test venv venv-dev apt lint typecheck bench bench-lab clean
 
 $(BIN)/rscctl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ lint: venv-dev
 
 bench: venv-dev
 	$(BIN)/python benchmarks/plan_bench.py
+
+# 32-DGX lab up and down (root: namespaces and podman; the first run builds the image).
+bench-lab: venv-dev apt
+	$(BIN)/python benchmarks/lab_bench.py
 
 clean:
 	rm -rf $(VENV) out .lab
