@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rscctl.declare import load_build
 from rscctl.planner import build_plan
@@ -12,7 +13,7 @@ from rscctl.planner.model import Cable, Plan
 from tests.conftest import small_build_dict, write_build
 
 
-def small_plan(tmp: Path, **kw: int) -> Plan:
+def small_plan(tmp: Path, **kw: Any) -> Plan:
     return build_plan(load_build(str(write_build(tmp, small_build_dict(**kw)))))
 
 

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ FLAGS = (
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
         pytest.skip("chromium / chromium-driver not installed; see Makefile APT_PACKAGES")
     from selenium import webdriver
@@ -45,37 +46,38 @@ def browser() -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def search(driver: object, text: str) -> tuple[str, list[list[str]]]:
+def search(driver: Any, text: str) -> tuple[str, list[list[str]]]:
     """Type into the search box, press Enter, return the count line and the shown rows."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    box = driver.find_element(By.ID, "q")  # type: ignore[attr-defined]
+    box = driver.find_element(By.ID, "q")
     box.clear()
     box.send_keys(text, Keys.ENTER)
-    count = driver.find_element(By.ID, "count").text  # type: ignore[attr-defined]
-    rows = driver.execute_script(  # type: ignore[attr-defined]
+    count = driver.find_element(By.ID, "count").text
+    rows = driver.execute_script(
         "return [...document.querySelectorAll('#cables tbody tr')]"
         ".map(tr => [...tr.cells].map(td => td.textContent));")
     return count, rows
 
 
-def detail(driver: object) -> list[str]:
+def detail(driver: Any) -> list[str]:
     """The labels shown on the detail card (present when exactly one cable matches)."""
-    return driver.execute_script(  # type: ignore[attr-defined, no-any-return]
+    shown: list[str] = driver.execute_script(
         "const d = document.getElementById('detail');"
         "return d.hidden ? [] : [...d.querySelectorAll('code')].map(c => c.textContent);")
+    return shown
 
 
-def open_page(driver: object, plan: Plan, tmp_path: Path) -> None:
+def open_page(driver: Any, plan: Plan, tmp_path: Path) -> None:
     page = tmp_path / "index.html"
     page.write_bytes(export_html(plan)["index.html"])
-    driver.get(page.as_uri())  # type: ignore[attr-defined]
+    driver.get(page.as_uri())
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, 60).until(
         lambda d: d.execute_script("return document.body.dataset.ready === '1'"))
-    logs = driver.get_log("browser")  # type: ignore[attr-defined]
+    logs = driver.get_log("browser")
     assert not [e for e in logs if e["level"] == "SEVERE"], logs
 
 
@@ -98,7 +100,7 @@ def test_page_is_self_contained(tmp_path: Path) -> None:
     assert {r[-1] for r in table["rows"]} == {c.label_b for c in plan.cables}
 
 
-def test_search_phase2_label_shows_exactly_its_row(browser: object, phase2_plan: Plan,
+def test_search_phase2_label_shows_exactly_its_row(browser: Any, phase2_plan: Plan,
                                                    tmp_path: Path) -> None:
     open_page(browser, phase2_plan, tmp_path)
     c = phase2_plan.cables[len(phase2_plan.cables) // 2 + 7]  # a leaf-spine cable
@@ -120,16 +122,16 @@ def test_search_phase2_label_shows_exactly_its_row(browser: object, phase2_plan:
     assert count == "0 cables" and rows == [] and detail(browser) == []
 
 
-def test_work_order_link_and_elevation(browser: object, tmp_path: Path) -> None:
+def test_work_order_link_and_elevation(browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     plan = with_other_fabrics(small_plan(tmp_path))
     open_page(browser, plan, tmp_path)
-    browser.find_element(By.CSS_SELECTOR, 'a[data-order="storage SU001"]').click()  # type: ignore[attr-defined]
+    browser.find_element(By.CSS_SELECTOR, 'a[data-order="storage SU001"]').click()
     count, rows = search(browser, "storage SU001")
     assert count == "1 cable" and rows[0][0] == "S1-S001-N01"
-    select = Select(browser.find_element(By.ID, "row"))  # type: ignore[attr-defined]
+    select = Select(browser.find_element(By.ID, "row"))
     select.select_by_value("H1-A02")
-    shown = browser.find_element(By.ID, "elevation").text  # type: ignore[attr-defined]
+    shown = browser.find_element(By.ID, "elevation").text
     assert "dgx0005" in shown and "leaf-s002-r1" in shown
