@@ -20,7 +20,7 @@ from rscctl.outputs import write_files
 from rscctl.planjson import generate_plan_json, parse_plan_json
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
-from rscctl.verify.ibnetdiscover import parse_ibnetdiscover
+from rscctl.verify.ibnetdiscover import compare_links, parse_ibnetdiscover
 from tests.conftest import small_build_dict, write_build
 from tests.ibsim_harness import ibsim, need_ib_tools
 
@@ -221,3 +221,29 @@ def test_lab_build_with_switch_spines(tmp_path: Path) -> None:
         assert parse_ibnetdiscover(sim.ibnetdiscover()).links() == fab.link_ends()
         log = sim.opensm_ftree(out / "roots.guids", out / "cn.guids")
     assert "ftree tables configured on all switches" in log and "ERR AB" not in log
+
+
+def test_rail_swap_passes_ftree_but_not_the_comparison(small_plan: Plan, tmp_path: Path) -> None:
+    """Two HCAs of a node swapped between rails: OpenSM ftree is content, compare_links names
+    both cables and where their ends really go."""
+    need_ib_tools()
+    cables = list(small_plan.cables)
+    i = next(i for i, c in enumerate(cables) if c.cable_id == "C1-S001-N01-R1")
+    j = next(i for i, c in enumerate(cables) if c.cable_id == "C1-S001-N01-R2")
+    a, b = cables[i], cables[j]
+    cables[i] = replace(a, a_port=b.a_port)
+    cables[j] = replace(b, a_port=a.a_port)
+    swapped = replace(small_plan, cables=tuple(cables))
+    write_files(tmp_path, export_fabric(swapped))
+    out = tmp_path / "fabric"
+    with ibsim(out / "compute.topo", ib_fabric(swapped).limits(), tmp_path) as sim:
+        found = parse_ibnetdiscover(sim.ibnetdiscover())
+        log = sim.opensm_ftree(out / "roots.guids", out / "cn.guids")
+    assert "ftree tables configured on all switches" in log and "ERR AB" not in log
+    findings = compare_links(ib_fabric(small_plan).link_cables(), found)
+    assert len(findings) == 4
+    missing = [f.message for f in findings if f.message.startswith("cable ")]
+    assert [m.split()[1] for m in missing] == ["C1-S001-N01-R1", "C1-S001-N01-R2"]
+    assert "dgx0001 mlx5_0[1] goes to leaf-s001-r2[1]" in missing[0]
+    assert compare_links(ib_fabric(small_plan).link_cables(),
+                         parse_ibnetdiscover((out / "compute.topo").read_text())) == findings

@@ -95,6 +95,16 @@ class IbFabric:
             out.add((a, b) if a <= b else (b, a))
         return out
 
+    def link_cables(self) -> dict[tuple[tuple[str, int], tuple[str, int]], str]:
+        """The planned links as link_ends() gives them, each with its cable ID ('' inside a
+        director): the input of rscctl.verify.ibnetdiscover.compare_links."""
+        out: dict[tuple[tuple[str, int], tuple[str, int]], str] = {}
+        for link in self.links:
+            a = (self.nodes[link.a].desc, link.a_port)
+            b = (self.nodes[link.b].desc, link.b_port)
+            out[(a, b) if a <= b else (b, a)] = link.cable_id
+        return out
+
     def limits(self) -> tuple[int, int, int]:
         """(nodes, switches, ports) ibsim must be allowed (-N, -S, -P) to load this fabric."""
         switches = sum(1 for n in self.nodes if n.kind == "Switch")

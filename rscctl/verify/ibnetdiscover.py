@@ -9,7 +9,10 @@ description is what the plan names (`dgx0001 mlx5_0`, `leaf-s001-r1`,
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from rscctl.errors import Finding
 
 _HEADER = re.compile(r'^(Switch|Ca|Rt)\s+(\d+)\s+"([^"]+)"\s*(?:#\s*"((?:[^"\\]|\\.)*)")?')
 _PORT = re.compile(
@@ -81,4 +84,40 @@ def parse_ibnetdiscover(text: str) -> Topology:
     return Topology(nodes)
 
 
-__all__ = ["DiscoveredNode", "Topology", "parse_ibnetdiscover"]
+End = tuple[str, int]
+CHECK = "ib-links"
+
+
+def compare_links(planned: Mapping[tuple[End, End], str], found: Topology) -> list[Finding]:
+    """Findings for every planned link the fabric lacks and every link it has unplanned,
+    by node description and port; each names the cable and where its ends really go.
+
+    A cable swapped between two rails passes OpenSM's ftree silently; this catches it.
+    """
+    have = found.links()
+    where: dict[End, End] = {}
+    for a, b in have:
+        where[a], where[b] = b, a
+
+    def goes(end: End) -> str:
+        far = where.get(end)
+        return f"{end[0]}[{end[1]}] goes to {far[0]}[{far[1]}]" if far else (
+            f"{end[0]}[{end[1]}] is dark")
+
+    out: list[Finding] = []
+    for (a, b), cable in sorted(planned.items()):
+        if (a, b) not in have:
+            what = f"cable {cable}" if cable else "director-internal link"
+            out.append(Finding(
+                CHECK, (a[0], b[0]),
+                f"{what} {a[0]}[{a[1]}] - {b[0]}[{b[1]}] is not in the fabric; "
+                f"{goes(a)}, {goes(b)}",
+                f"recable {cable} as its labels say" if cable else "check the director",
+            ))
+    for a, b in sorted(have - planned.keys()):
+        out.append(Finding(CHECK, (a[0], b[0]), f"unplanned link {a[0]}[{a[1]}] - "
+                           f"{b[0]}[{b[1]}]", "remove it or plan it"))
+    return out
+
+
+__all__ = ["CHECK", "DiscoveredNode", "Topology", "compare_links", "parse_ibnetdiscover"]
