@@ -12,6 +12,9 @@ from rscctl.declare import Build, load_build
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
 
+# The session-scoped `lab` fixture (containers of topology/lab.yaml), for any test that asks.
+pytest_plugins = ["tests.lab.fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 TOPOLOGY = ROOT / "topology"
 

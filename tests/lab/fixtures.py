@@ -1,5 +1,8 @@
 """The lab fixture: one lab of topology/lab.yaml per test session, torn down even on failure.
 
+Registered for the whole suite by tests/conftest.py (`pytest_plugins`), so any test may ask for
+`lab` (a LabState: `lab.path("inventory.yml")`, `lab.path("ssh_config")`, `lab.layout`).
+
 Skipped, with the reason, only where the machine lacks root or network namespaces; where it
 has them (CI runs as root) a missing or broken podman is a failure, not a skip.
 """

@@ -22,7 +22,7 @@ from rscctl.lab import lifecycle
 from rscctl.lab.lifecycle import LABEL, engine
 from rscctl.lab.state import LabState
 from tests.conftest import small_build_dict, write_build
-from tests.lab.conftest import needs_lab
+from tests.lab.fixtures import needs_lab
 
 pytestmark = [pytest.mark.lab, needs_lab]
 RSCCTL = str(Path(sys.executable).parent / "rscctl")

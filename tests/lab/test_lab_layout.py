@@ -135,7 +135,11 @@ def test_ssh_config_and_inventory(tmp_path: Path, lab_plan: Plan) -> None:
     assert set(groups["gpu_node"]["hosts"]) == {f"dgx{n:04d}" for n in range(1, 9)}
     dgx1 = groups["gpu_node"]["hosts"]["dgx0001"]
     assert dgx1["ansible_host"] == str(layout.hosts[0].address)
-    assert inv["all"]["vars"]["ansible_ssh_common_args"] == f"-F {tmp_path}/ssh_config"
+    args = inv["all"]["vars"]["ansible_ssh_common_args"]
+    assert args.startswith(f"-F {tmp_path}/ssh_config ")
+    for opt in (f"UserKnownHostsFile={tmp_path}/known_hosts", "StrictHostKeyChecking=yes",
+                "ServerAliveInterval=5"):
+        assert f"-o {opt}" in args
     assert inv["all"]["vars"]["ansible_ssh_host_key_checking"] is True
     assert set(groups["lab_outside"]["hosts"]) == {"internet", "proddc"}
     assert len((tmp_path / "known_hosts").read_text().splitlines()) == len(layout.hosts)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from rscctl.cli import app, main
 from rscctl.lab.lifecycle import engine
 from rscctl.lab.state import LabState
-from tests.lab.conftest import needs_lab
+from tests.lab.fixtures import needs_lab
 
 pytestmark = [pytest.mark.lab, needs_lab]
 
