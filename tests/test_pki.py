@@ -11,6 +11,7 @@ import socket
 import ssl
 import stat
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from rscctl.declare import load_build
 from rscctl.errors import UserError
 from rscctl.export import render
 from rscctl.export.nfs import mounts, systemd_escape_path
+from rscctl.outputs import write_files
 from rscctl.pki import SecretsStore, chains_to, check_location, identities
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
@@ -248,3 +250,50 @@ def test_unit_names_match_systemd_escape(path: str) -> None:
     out = subprocess.run(["systemd-escape", "--path", path], capture_output=True, text=True,
                          check=True, env={**os.environ, "LC_ALL": "C"})
     assert systemd_escape_path(path) == out.stdout.strip()
+
+
+# -- the Ansible role pushes the same bytes --------------------------------------------------
+
+def test_role_lints_clean_in_production_profile() -> None:
+    lint = Path(sys.executable).with_name("ansible-lint")
+    proc = subprocess.run([str(lint), "--profile", "production", "--offline",
+                           "playbooks/roles/nfs_tls", "playbooks/nfs-tls.yml"],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in ("tlshd.conf.j2", "nfs.mount.j2"):
+        link = ROOT / "playbooks/roles/nfs_tls/templates" / name
+        assert link.resolve() == ROOT / "templates/nfs" / name
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the role installs files owned by root")
+def test_ansible_pushes_what_rscctl_renders(tmp_path: Path, plan: Plan,
+                                           store: SecretsStore) -> None:
+    """ansible-playbook, on the inventory rscctl writes and the keys `rscctl pki` made, writes
+    tlshd.conf and the mount units byte for byte as rscctl renders them (local connection,
+    into a scratch root, systemd left alone)."""
+    files = render(plan, ["ansible", "nfs"])
+    write_files(tmp_path / "out", files)
+    root = tmp_path / "root"
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah"),
+           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+           "ANSIBLE_ROLES_PATH": str(ROOT / "playbooks/roles"),
+           "PATH": f"{bindir}:{os.environ['PATH']}"}
+    proc = subprocess.run(
+        [str(bindir / "ansible-playbook"), "-i", str(tmp_path / "out/ansible/inventory"),
+         "-l", "dgx0002", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
+         "-e", f"nfs_tls_root={root}", "-e", "nfs_tls_systemd=false",
+         "-e", f"nfs_tls_secrets_dir={store.root}", "-e", "ansible_become=false",
+         str(ROOT / "playbooks/nfs-tls.yml")],
+        env=env, capture_output=True, text=True, check=False, cwd=tmp_path, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert (root / "etc/tlshd.conf").read_bytes() == files["nfs/tlshd.conf"]
+    units = sorted((root / "etc/systemd/system").iterdir())
+    assert [u.name for u in units] == ["mnt-cache.mount", "mnt-checkpoints.mount"]
+    for unit in units:
+        assert unit.read_bytes() == files[f"nfs/units/dgx0002/{unit.name}"]
+    key = root / "etc/tlshd/node.key"
+    assert key.read_bytes() == store.key_path("dgx0002").read_bytes()
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "dgx0002.key" not in proc.stdout, "the key's task is no_log"

@@ -10,8 +10,9 @@ Outputs (under out/BUILD/):
   supernet, only those with records), `dns/named.conf.zones` (BIND include).
 - ansible: `ansible/inventory/hosts.yml` - a YAML inventory: groups by role (gpu_node,
   storage_system, ...) and by SU (su_001, ...), each host with `ansible_host` (its primary
-  address) and `rsc_interfaces` (name, network, address, prefix_len, gateway); the networks and
-  DNS settings in `all.vars`.
+  address) and `rsc_interfaces` (name, network, address, prefix_len, gateway), NFS clients
+  also `rsc_nfs_mounts` and the group `nfs_client` (playbooks/nfs-tls.yml); the networks, DNS
+  and NFS-over-TLS settings in `all.vars`.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def inventory(plan: Plan) -> dict[str, Any]:
     nfs = mounts(plan)
     groups: dict[str, dict[str, Any]] = {}
     sus: dict[str, dict[str, Any]] = {}
+    clients: dict[str, None] = {}
     for d in plan.devices:
         if d.name not in primary:
             continue
@@ -137,8 +139,10 @@ def inventory(plan: Plan) -> dict[str, Any]:
         if d.su is not None:
             host["rsc_su"] = d.su
         if d.name in nfs:
-            host["rsc_nfs_mounts"] = [{"what": m.what, "where": m.where, "options": m.options,
-                                       "unit": m.unit} for m in nfs[d.name]]
+            host["rsc_nfs_mounts"] = [{"what": m.what, "where": m.where, "export": m.export,
+                                       "options": m.options, "unit": m.unit}
+                                      for m in nfs[d.name]]
+            clients[d.name] = None
         groups.setdefault(_group(d.role), {"hosts": {}})["hosts"][d.name] = host
         if d.role == "gpu-node" and d.su is not None:
             sus.setdefault(f"su_{d.su:03d}", {"hosts": {}})["hosts"][d.name] = None
@@ -151,7 +155,8 @@ def inventory(plan: Plan) -> dict[str, Any]:
             "rsc_networks": plan.facts.get("networks", {}),
             "rsc_nfs_tls": nfs_settings(plan),
         },
-        "children": {**dict(sorted(groups.items())), **dict(sorted(sus.items()))},
+        "children": {**dict(sorted(groups.items())), **dict(sorted(sus.items())),
+                     **({"nfs_client": {"hosts": clients}} if clients else {})},
     }}
 
 
