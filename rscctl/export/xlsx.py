@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from rscctl.export.tables import BOM_COLUMNS, bom_rows
 from rscctl.export.workorders import Walker, WorkOrder, work_orders
-from rscctl.export.xlsxml import BOLD, HEADER, TITLE, Sheet, Table, Value, write_xlsx
+from rscctl.export.xlsxml import BOLD, HEADER, TITLE, TOP, WRAP, Sheet, Table, Value, write_xlsx
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 
@@ -28,6 +28,8 @@ def _num(length: float) -> int | float:
 
 
 NUMERIC = tuple(c in ("#", "A U", "B U", "length m") for c in ORDER_COLUMNS[:-1])
+# Labels wrap in narrower columns so a printed page (fit to width) stays legible.
+STYLES = tuple(WRAP if c.startswith("label") else TOP for c in ORDER_COLUMNS)
 
 
 def order_sheet(wo: WorkOrder, walker: Walker) -> Table:
@@ -51,7 +53,7 @@ def order_sheet(wo: WorkOrder, walker: Walker) -> Table:
         [c.label_a for c in cs],
         [c.label_b for c in cs],
     ]
-    return Table(wo.sheet, ORDER_COLUMNS, columns, NUMERIC, max_width=80.0)
+    return Table(wo.sheet, ORDER_COLUMNS, columns, NUMERIC, styles=STYLES)
 
 
 def summary_sheet(plan: Plan, orders: list[WorkOrder]) -> Sheet:

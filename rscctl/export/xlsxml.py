@@ -11,6 +11,7 @@ zip timestamps, no document properties with dates).
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 Value = str | int | float | None
 
 # Style ids (cellXfs indexes in STYLES_XML).
-PLAIN, HEADER, TITLE, BOLD = 0, 1, 2, 3
+PLAIN, HEADER, TITLE, BOLD, WRAP, TOP = 0, 1, 2, 3, 4, 5
 
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
@@ -40,11 +41,15 @@ STYLES_XML = (
     '<border><left/><right/><top/><bottom style="thin"><color auto="1"/></bottom><diagonal/>'
     "</border></borders>"
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1"'
     ' applyBorder="1"/>'
     '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top"/></xf></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
@@ -76,6 +81,8 @@ class Table:
     numeric: tuple[bool, ...]
     max_width: float = 60.0
     min_width: float = 4.0
+    styles: tuple[int, ...] = ()  # per column (default PLAIN); WRAP columns stop at wrap_width
+    wrap_width: float = 48.0
 
 
 def col_letter(i: int) -> str:
@@ -216,16 +223,23 @@ def _table_xml(tb: Table, strings: _Strings) -> str:
             widths[i] = max(widths[i], max(map(len, strs), default=0))
             txt = list(map(sst.add(strs).__getitem__, strs))
         texts.append(txt)
-    fitted = [min(max(w * 1.1 + 2, tb.min_width), tb.max_width) for w in widths]
+    styles = tb.styles or (PLAIN,) * ncols
+    fitted = [min(max(w * 1.1 + 2, tb.min_width), tb.wrap_width if st == WRAP else tb.max_width)
+              for w, st in zip(widths, styles, strict=True)]
     out = _head(0, last, fitted)
     out.append('<row r="1">' + "".join(
         f'<c r="{letters[i]}1" s="{HEADER}" t="s"><v>{sst[h]}</v></c>'
         for i, h in enumerate(tb.header)) + "</row>")
-    string_type = ' t="s"'
-    cells = "".join(
-        f'<c r="{letters[i]}{{0}}"{"" if num else string_type}><v>{{{i + 1}}}</v></c>'
-        for i, num in enumerate(tb.numeric))
-    fmt = ('<row r="{0}">' + cells + "</row>").format
+    attrs = [(f' s="{st}"' if st else "") + ("" if num else ' t="s"')
+             for num, st in zip(tb.numeric, styles, strict=False)]
+    cells = "".join(f'<c r="{letters[i]}{{0}}"{a}><v>{{{i + 1}}}</v></c>'
+                    for i, a in enumerate(attrs))
+    # Readers do not grow rows for wrapped text on their own: give every row the height of
+    # the longest wrapped cell of the sheet (characters per line ~ column width - 2).
+    lines = max((math.ceil(widths[i] / max(fitted[i] - 2, 1)) for i, st in enumerate(styles)
+                 if st == WRAP), default=1)
+    height = f' ht="{15 * lines}" customHeight="1"' if lines > 1 else ""
+    fmt = (f'<row r="{{0}}"{height}>' + cells + "</row>").format
     out.extend(fmt(r, *vals) for r, vals in enumerate(zip(*texts, strict=True), start=2))
     out.append(_tail(0, last, []))
     return "".join(out)
@@ -318,4 +332,6 @@ def write_xlsx(sheets: list[Sheet | Table], level: int = 1) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["BOLD", "HEADER", "PLAIN", "TITLE", "Sheet", "Table", "col_letter", "write_xlsx"]
+__all__ = [
+    "BOLD", "HEADER", "PLAIN", "TITLE", "TOP", "WRAP", "Sheet", "Table", "col_letter", "write_xlsx",
+]
