@@ -14,11 +14,13 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
+import yaml
 
-from rscctl.export import EXPORTERS
+from rscctl.export import EXPORTERS, render
 from rscctl.firewall.render import render_rulesets
 from rscctl.firewall.rules import policy_graph
 from rscctl.firewall.zones import resolve_zones
+from rscctl.outputs import write_files
 from rscctl.planjson import generate_plan_json, parse_plan_json
 from rscctl.planner.model import Address, Plan
 from rscctl.verify.firewall import capture, report
@@ -132,13 +134,31 @@ def test_role_lints_clean_in_production_profile() -> None:
     assert link.resolve() == ROOT / "templates/firewall/ruleset.nft.j2"
 
 
+def test_firewall_group_matches_the_inventory(phase1_plan: Plan) -> None:
+    """The `firewall` group's children are the ansible exporter's groups of host roles."""
+    from rscctl.export.netdata import inventory
+
+    groups = inventory(phase1_plan)["all"]["children"]
+    fw = yaml.safe_load(EXPORTERS["firewall"](phase1_plan)["ansible/inventory/firewall.yml"])
+    children = fw["firewall"]["children"]
+    assert set(children) == {"gpu_node", "bastion", "ingest_gateway", "management_host"}
+    assert set(children) <= set(groups)
+    assert "dgx0001" in groups["gpu_node"]["hosts"]
+
+
 @needs_nft
 def test_ansible_renders_the_same_bytes(phase1_plan: Plan, tmp_path: Path) -> None:
-    """ansible-playbook runs the role in a throwaway network namespace (its handler loads
-    the ruleset there), writing the file rscctl renders, byte for byte."""
-    files = EXPORTERS["firewall"](phase1_plan)
-    vars_file = tmp_path / "gpu-node.json"
-    vars_file.write_bytes(files["firewall/vars/gpu-node.json"])
+    """ansible-playbook, with the group_vars and group rscctl writes, renders the file rscctl
+    renders, byte for byte. It runs in a throwaway network namespace (its handler loads the
+    ruleset there), on a local connection. (The inventory's hosts are cut to two: Ansible
+    needs minutes to read phase 1's 3,000-host hosts.yml.)"""
+    files = render(phase1_plan, ["firewall"])
+    write_files(tmp_path / "out", files)
+    inventory = tmp_path / "out/ansible/inventory"
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {
+        "gpu_node": {"hosts": {"dgx0001": {"ansible_host": "10.16.1.10"}}},
+        "bastion": {"hosts": {"bastion01": {"ansible_host": "10.16.101.10"}}},
+    }}}))
     dest = tmp_path / "nftables.conf"
     bindir = Path(sys.executable).parent
     env = {**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah"),
@@ -146,13 +166,14 @@ def test_ansible_renders_the_same_bytes(phase1_plan: Plan, tmp_path: Path) -> No
            "ANSIBLE_ROLES_PATH": str(ROOT / "playbooks/roles"),
            "PATH": f"{bindir}:{os.environ['PATH']}"}
     proc = subprocess.run(
-        ["unshare", "--net", str(bindir / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"@{vars_file}",
+        ["unshare", "--net", str(bindir / "ansible-playbook"), "-i", str(inventory),
+         "-l", "dgx0001", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
          "-e", f"firewall_conf_path={dest}", "-e", "firewall_service_enabled=false",
-         str(ROOT / "playbooks/firewall.yml")],
+         "-e", "ansible_become=false", str(ROOT / "playbooks/firewall.yml")],
         env=env, capture_output=True, text=True, check=False, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "Load the firewall ruleset" in proc.stdout
     assert dest.read_bytes() == files["firewall/gpu-node.nft"]
+    vars_file = inventory / "group_vars/gpu_node/firewall.json"
     assert json.loads(vars_file.read_text())["firewall_ruleset"]["name"] == "gpu-node"
