@@ -46,6 +46,8 @@ def traces(st: LabState, merged: list[str]) -> list[str]:
               if p.name.startswith(st.prefix)]
     mountinfo = Path("/proc/self/mountinfo").read_text()
     found += [f"mount {m}" for m in [st.prefix, *merged] if m in mountinfo]
+    found += [f"cgroup {d}" for m in merged if m.startswith("libpod-")
+              for d in Path("/sys/fs/cgroup").glob(f"*/libpod_parent/{m}")]
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -60,12 +62,14 @@ def traces(st: LabState, merged: list[str]) -> list[str]:
 
 
 def merged_dirs(st: LabState) -> list[str]:
-    res = engine(st.state_dir)("ps", "-a", "-q", "--filter", f"label={LABEL}={st.lab_id}")
+    """Each container's overlay root and cgroup dir: both must be gone after `down`."""
+    res = engine(st.state_dir)("ps", "-a", "-q", "--no-trunc", "--filter",
+                               f"label={LABEL}={st.lab_id}")
     ids = res.stdout.split()
     if not ids:
         return []
     out = engine(st.state_dir)("inspect", "--format", "{{.GraphDriver.Data.MergedDir}}", *ids)
-    return [d for d in out.stdout.split() if d]
+    return [d for d in out.stdout.split() if d] + [f"libpod-{i}" for i in ids]
 
 
 def test_down_leaves_nothing(tmp_path: Path) -> None:
@@ -73,8 +77,9 @@ def test_down_leaves_nothing(tmp_path: Path) -> None:
     try:
         st = lifecycle.up(str(tiny_build(tmp_path)), state_dir)
         merged = merged_dirs(st)
-        assert len(merged) == 4  # 2 nodes + 2 zone hosts
-        assert all(m in Path("/proc/self/mountinfo").read_text() for m in merged)
+        assert len(merged) == 8  # 2 nodes + 2 zone hosts: overlay root and cgroup of each
+        assert all(m in Path("/proc/self/mountinfo").read_text() for m in merged[:4])
+        assert all(any(Path("/sys/fs/cgroup").glob(f"*/libpod_parent/{c}")) for c in merged[4:])
         assert traces(st, merged), "the probes must see a running lab"
         # an ssh master such as Ansible's ControlPersist leaves behind
         master = subprocess.Popen(
