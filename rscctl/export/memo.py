@@ -25,7 +25,8 @@ def last_plan(fn: Callable[[Plan], T]) -> Callable[[Plan], T]:
         if last and last[0][0]() is plan:
             return last[0][1]
         value = fn(plan)
-        last[:] = [(weakref.ref(plan), value)]
+        # The result goes when its plan goes (the callback runs when the plan is collected).
+        last[:] = [(weakref.ref(plan, lambda _: last.clear()), value)]
         return value
 
     return wrapper
