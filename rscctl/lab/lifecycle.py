@@ -3,7 +3,9 @@
 up:   preflight -> image -> record layout -> namespaces -> bridge and veths -> containers ->
       host keys -> ssh_config and inventory. Each step is recorded before the next starts; a
       failure tears down what was made, and a crash is cleaned by `down`.
-down: ssh clients of this lab -> containers (by label) -> namespaces (by prefix) -> record.
+down: podman calls a crashed `up` left running -> ssh clients of this lab -> every process in
+      the lab's namespaces (SIGKILL) -> containers (by label and record) -> namespaces (by
+      prefix and record) -> conmon settles -> record.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ CAPS = "NET_ADMIN,SYS_CHROOT,AUDIT_WRITE"
 # more than the cores keep them busy without piling up on podman's locks.
 PARALLEL = int(os.environ.get("RSCCTL_LAB_PARALLEL", "4"))
 RM_CALLS = 3
+MAX_BRIDGE_PORTS = 1024  # a Linux bridge takes no more ports (lab.md)
 
 Log = Callable[[str], None]
 
@@ -81,6 +84,10 @@ def up(build_name: str, state_dir: Path, log: Log = _quiet,
     _check_free(st, sorted(listed.stdout.split()))
     build = load_build(build_name)
     layout = lab_layout(build, build_plan(build, check=False))
+    if len(layout.hosts) + 1 > MAX_BRIDGE_PORTS:
+        raise UserError(
+            f"build {build.name}: {len(layout.hosts)} lab hosts, but one Linux bridge holds at "
+            f"most {MAX_BRIDGE_PORTS - 1} hosts and the controller; run a smaller build")
     t_plan = time.perf_counter()
     image = ensure_image(podman, recipe or Recipe(), log)
     access.ensure_keypair(state_dir)
