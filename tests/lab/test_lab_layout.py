@@ -150,3 +150,19 @@ def test_cli_hosts_json() -> None:
     assert res.exit_code == 0, res.output
     doc = yaml.safe_load(res.output)
     assert doc["build"] == "lab" and len(doc["hosts"]) == 14  # 8 DGX, 3 servers, fa001, 2 zones
+
+
+def test_without_root_up_and_down_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """As a user (euid != 0), `lab up` and `lab down` exit 2 with the reason, nothing made."""
+    from rscctl.cli import main
+    from tests.lab.fixtures import lab_unavailable
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    state = tmp_path / "state"
+    assert main(["lab", "up", "lab", "--state-dir", str(state)]) == 2
+    assert "needs root" in capsys.readouterr().err
+    assert main(["lab", "down", "--state-dir", str(state)]) == 2
+    assert "needs root" in capsys.readouterr().err
+    assert not (state / "state.json").exists()
+    assert "root" in (lab_unavailable() or "")
