@@ -21,8 +21,9 @@ def cable(plan: Plan, cid: str, fabric: str, a: str, ap: str, b: str, bp: str) -
     devs = plan.device_index()
     da, db = devs[a], devs[b]
     ea, eb = end_text(da.rack, da.ru, a, ap), end_text(db.rack, db.ru, b, bp)
-    return Cable(cid, fabric, a, ap, da.rack, b, bp, db.rack, "dac", "P-1", 1.0,
-                 label(cid, ea, eb), label(cid, eb, ea))
+    return Cable(cable_id=cid, fabric=fabric, a_device=a, a_port=ap, a_rack=da.rack,
+                 b_device=b, b_port=bp, b_rack=db.rack, media="dac", part_number="P-1",
+                 length_m=1.0, label_a=label(cid, ea, eb), label_b=label(cid, eb, ea))
 
 
 def with_other_fabrics(plan: Plan) -> Plan:
