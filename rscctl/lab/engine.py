@@ -56,6 +56,10 @@ class Podman:
                                     ) from None
             if not target.is_file() or target.read_text() != text:
                 target.write_text(text)
+        reg = self.state_dir / "registries.conf"
+        if not reg.is_file():
+            reg.write_text("# the lab never pulls: its image is made locally\n"
+                           "unqualified-search-registries = []\n")
         for sub in ("libpod-tmp", "networks", "storage"):
             (RUN_DIR / sub).mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -94,17 +98,14 @@ class Podman:
         if shutil.which("ip") is None:
             raise MissingTool("ip (iproute2) is not installed; apt-get install iproute2")
         self.write_config()
-        reg = self.state_dir / "registries.conf"
-        if not reg.is_file():
-            reg.write_text("# the lab never pulls: its image is made locally\n"
-                           "unqualified-search-registries = []\n")
         res = self(*(probe or ("info", "--format", "{{.Host.OCIRuntime.Name}}")), check=False,
                    timeout=60)
         if res.returncode != 0:
             raise EngineUnavailable(
                 "podman cannot run on this machine with the lab's settings "
-                f"({self.containers_conf}): {_tail(res.stderr)}; adjust that file "
-                "(templates/lab/containers.conf) for this machine")
+                f"({self.containers_conf}): {_tail(res.stderr)}; adjust "
+                f"templates/lab/containers.conf for this machine, or name another file in "
+                f"${CONF_ENV}")
         return res
 
 
