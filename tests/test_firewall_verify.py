@@ -116,16 +116,34 @@ TAMPER = [
     ("border-lets-cluster-out", "border", "forward",
      'ip saddr 10.16.0.0/16 ip daddr 198.18.0.0/15 accept comment "tamper"', ["no-outbound"]),
     ("policy-accept", "bastion", "input", "s/policy drop;/policy accept;/", ["default-drop"]),
+    ("bastion-ssh-removed", "gpu-node", "input", "d/flow ssh: bastion -> compute",
+     ["declared-flows-open"]),
+    ("bmc-path-removed", "management-host", "output", "d/flow bmc-redfish",
+     ["declared-flows-open"]),
+    ("ssh-shadowed-by-drop", "gpu-node", "input", 'top:tcp dport 22 drop comment "tamper"',
+     ["declared-flows-open"]),
+    ("ingest-not-forwarded", "border", "forward", "d/flow ingest-upload",
+     ["declared-flows-open"]),
 ]
 
 
 def tampered(text: str, name: str, chain: str, edit: str) -> str:
+    """s/OLD/NEW/: replace; d/TEXT: delete the rule holding TEXT; top:RULE: insert RULE first
+    in the chain (after the connection-state rules); RULE: insert it last, before the log."""
+    lines = text.splitlines(keepends=True)
     if edit.startswith("s/"):
         _, old, new, _ = edit.split("/")
         return text.replace(old, new, 1)
-    marker = f' {name} {chain}: "'
-    lines = text.splitlines(keepends=True)
-    at = next(i for i, line in enumerate(lines) if marker in line)
+    if edit.startswith("d/"):
+        kept = [line for line in lines if edit[2:] not in line]
+        assert len(kept) == len(lines) - 1, edit
+        return "".join(kept)
+    if edit.startswith("top:"):
+        start = next(i for i, line in enumerate(lines) if f"chain {chain} {{" in line)
+        at = next(i for i in range(start, len(lines)) if "ct state invalid drop" in lines[i]) + 1
+        edit = edit[4:]
+    else:
+        at = next(i for i, line in enumerate(lines) if f' {name} {chain}: "' in line)
     return "".join([*lines[:at], f"\t\t{edit}\n", *lines[at:]])
 
 
@@ -149,7 +167,8 @@ def test_tampered_rule_is_named(
     for prop in props:
         for f in rep.results[prop]:
             assert f.devices == (f"{name}.nft",)
-            assert "tamper" in f.message or "policy accept" in f.message, f.message
+            named = edit[2:].split(":")[0] if edit.startswith("d/") else "tamper"
+            assert named in f.message or "policy accept" in f.message, f.message
 
 
 @needs_nft

@@ -22,7 +22,7 @@ def print_firewall(rep: FirewallReport, seconds: float) -> None:
     t = Table(title="firewall properties", show_header=True)
     t.add_column("property")
     t.add_column("result")
-    t.add_column("rules breaking it", justify="right")
+    t.add_column("findings", justify="right")
     for prop, findings in rep.results.items():
         ok = "[green]holds[/green]" if not findings else "[red]FAILS[/red]"
         t.add_row(prop, ok, str(len(findings)))

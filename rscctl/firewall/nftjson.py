@@ -100,11 +100,15 @@ def parse_nft_json(text: str) -> NftRuleset:
             sets[(s["table"], s["name"])] = tuple(elem if isinstance(elem, list) else [elem])
         elif "rule" in item:
             raw_rules.append(item["rule"])
-    rules = tuple(_view(r, sets) for r in raw_rules)
+    cache: dict[tuple[str, str], iv.Spans | None] = {}  # a named set is parsed once
+    rules = tuple(_view(r, sets, cache) for r in raw_rules)
     return NftRuleset(tuple(chains), rules, sets)
 
 
-def _view(rule: dict[str, Any], sets: dict[tuple[str, str], tuple[Any, ...]]) -> RuleView:
+def _view(
+    rule: dict[str, Any], sets: dict[tuple[str, str], tuple[Any, ...]],
+    cache: dict[tuple[str, str], iv.Spans | None],
+) -> RuleView:
     kw: dict[str, Any] = {}
     unknown: list[str] = []
     verdict: str | None = None
@@ -113,7 +117,7 @@ def _view(rule: dict[str, Any], sets: dict[tuple[str, str], tuple[Any, ...]]) ->
         (kind, body), = stmt.items()
         if kind == "match":
             texts.append(_match_text(body))
-            _apply_match(body, rule["table"], sets, kw, unknown)
+            _apply_match(body, rule["table"], sets, cache, kw, unknown)
         elif kind in VERDICTS:
             verdict = kind
             target = body.get("target") if isinstance(body, dict) else None
@@ -234,7 +238,7 @@ def _narrow(kw: dict[str, Any], key: str, spans: iv.Spans | None, top: int, neg:
 
 def _apply_match(
     body: dict[str, Any], table: str, sets: dict[tuple[str, str], tuple[Any, ...]],
-    kw: dict[str, Any], unknown: list[str],
+    cache: dict[tuple[str, str], iv.Spans | None], kw: dict[str, Any], unknown: list[str],
 ) -> None:
     key = _left_key(body.get("left"))
     op = body.get("op", "==")
@@ -247,7 +251,14 @@ def _apply_match(
     try:
         if key in ("ip saddr", "ip daddr"):
             target = "saddr" if fieldname == "saddr" else "daddr"
-            _narrow(kw, target, _addr_spans(values), iv.ADDRESS_MAX, neg)
+            right = body.get("right")
+            if isinstance(right, str) and right.startswith("@"):
+                if (table, right) not in cache:
+                    cache[(table, right)] = _addr_spans(values)
+                spans = cache[(table, right)]
+            else:
+                spans = _addr_spans(values)
+            _narrow(kw, target, spans, iv.ADDRESS_MAX, neg)
         elif fieldname == "dport" and proto in ("tcp", "udp", "th", "sctp", "dccp", "udplite"):
             _narrow(kw, "dports", _port_spans(values), iv.PORT_MAX, neg)
             if proto != "th" and not neg:

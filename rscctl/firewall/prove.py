@@ -25,6 +25,7 @@ PROPERTIES = (
     "production-only-to-ingest",
     "bmc-only-from-management",
     "ssh-only-from-bastion",
+    "declared-flows-open",
 )
 
 
@@ -171,6 +172,7 @@ FIXES = {
     "production-only-to-ingest": "declare the flow to an ingest zone in `policy.flows`",
     "bmc-only-from-management": "only the management zone may reach the BMCs",
     "ssh-only-from-bastion": "accept tcp/22 only from @zone_bastion",
+    "declared-flows-open": "render the rulesets again from the declaration",
 }
 
 
@@ -220,6 +222,74 @@ def targets(zm: ZoneMap) -> list[Target]:
     return out
 
 
+def _covers(r: RuleView, src: iv.Spans, dst: iv.Spans, proto: str, ports: iv.Spans) -> bool:
+    """The rule surely accepts every new connection of this flow (no unknown matches)."""
+    return (
+        r.admits_new and not r.unknown
+        and (r.saddr is None or iv.within(src, r.saddr))
+        and (r.daddr is None or iv.within(dst, r.daddr))
+        and (r.protos is None or proto in r.protos)
+        and (r.dports is None or iv.within(ports, r.dports))
+    )
+
+
+def _may_stop(r: RuleView) -> bool:
+    """A rule that might drop a new connection before a later accept sees it."""
+    return r.verdict in ("drop", "reject", "return", "jump", "goto") and (
+        r.states is None or bool(r.states & {"new", "untracked"}))
+
+
+def _may_hit(r: RuleView, src: iv.Spans, dst: iv.Spans, proto: str, ports: iv.Spans) -> bool:
+    """The rule can match some connection of the flow."""
+    return (
+        (r.saddr is None or iv.meets(src, r.saddr))
+        and (r.daddr is None or iv.meets(dst, r.daddr))
+        and (r.protos is None or proto in r.protos)
+        and (r.dports is None or iv.meets(ports, r.dports))
+    )
+
+
+def _blocker(rs: NftRuleset, hook: str, src: iv.Spans, dst: iv.Spans, proto: str,
+             ports: iv.Spans) -> str | None:
+    """None when the chain accepts the flow; else why not (naming the rule in the way)."""
+    for chain in (c for c in rs.chains if c.table == TABLE and c.hook == hook):
+        for r in rs.rules_of(chain):
+            if _covers(r, src, dst, proto, ports):
+                return None
+            if _may_stop(r) and _may_hit(r, src, dst, proto, ports):
+                return f"{r.label()} may stop it first"
+        return "no rule accepts it"
+    return f"there is no {hook} chain"
+
+
+def declared_flows_open(zm: ZoneMap, parsed: dict[str, NftRuleset]) -> list[Finding]:
+    """Every declared flow is accepted where it must pass: the destination's input, the
+    source's output and, from outside, the border's forward chain (the operators' SSH and
+    BMC paths among them: a ruleset that loses them locks the operators out)."""
+    out = []
+    for f in zm.policy.flows:
+        ports = iv.normalize(f.port_ranges)
+        for a in f.from_:
+            for b in f.to:
+                za, zb = zm.zone(a), zm.zone(b)
+                src, dst = za.spans, zb.spans
+                if not src or not dst:
+                    continue
+                where = [(zb.ruleset, "input"), (za.ruleset, "output")]
+                if za.ruleset is None:
+                    where.append((zm.policy.border_ruleset, "forward"))
+                for name, hook in where:
+                    rs = parsed.get(name) if name else None
+                    why = _blocker(rs, hook, src, dst, f.proto, ports) if rs else None
+                    if why:
+                        out.append(Finding(
+                            "declared-flows-open", (f"{name}.nft",),
+                            f"{name}.nft chain {hook} does not accept declared flow {f.name}: "
+                            f"{a} -> {b} {f.proto}/{','.join(map(str, f.ports))}: {why}",
+                            FIXES["declared-flows-open"]))
+    return out
+
+
 def prove_all(zm: ZoneMap, parsed: dict[str, NftRuleset]) -> dict[str, list[Finding]]:
     """Every property over every expected ruleset; a missing ruleset fails default-drop."""
     spaces = Spaces.of(zm)
@@ -234,4 +304,5 @@ def prove_all(zm: ZoneMap, parsed: dict[str, NftRuleset]) -> dict[str, list[Find
             continue
         for prop, findings in prove(target, rs, spaces).items():
             found[prop].extend(findings)
+    found["declared-flows-open"] = declared_flows_open(zm, parsed)
     return found

@@ -8,7 +8,6 @@ zone prefixes are resolved from the plan's address plan when the rulesets are re
 from __future__ import annotations
 
 from rscctl.errors import Finding
-from rscctl.firewall.zones import resolve_zones
 from rscctl.planner.builder import PlanBuilder
 from rscctl.planner.checks import SUMMARIES, Context, register
 from rscctl.planner.model import Plan
@@ -31,6 +30,8 @@ def check_firewall_zones(plan: Plan, ctx: Context) -> list[Finding]:
     The declaration is checked when it is loaded; this is the part only the address plan
     can tell: a role pattern that matches no addressed device leaves its zone empty.
     """
+    from rscctl.firewall.zones import resolve_zones  # the firewall package imports the planner
+
     if "firewall" not in plan.facts:
         return []
     zm = resolve_zones(plan)
@@ -49,6 +50,8 @@ def check_firewall_zones(plan: Plan, ctx: Context) -> list[Finding]:
 
 
 def _summary(plan: Plan, ctx: Context) -> str:
+    from rscctl.firewall.zones import resolve_zones
+
     if "firewall" not in plan.facts:
         return "no policy declared"
     zm = resolve_zones(plan)
