@@ -164,3 +164,12 @@ def test_ansible_reads_the_inventory(tmp_path: Path, small: Plan) -> None:
     assert sorted(data["su_001"]["hosts"]) == ["dgx0001", "dgx0002", "dgx0003", "dgx0004"]
     assert "gpu_node" in data and "storage_system" in data
     assert inventory(small)["all"]["vars"]["rsc_networks"]["ipoib"]["segment_prefix"] == 16
+
+
+def test_inventory_yaml_reads_back_as_its_data(small: Plan) -> None:
+    import yaml
+
+    text = render(small, ["ansible"])["ansible/inventory/hosts.yml"].decode()
+    assert yaml.safe_load(text) == inventory(small)
+    lines = text.splitlines()
+    assert sum(1 for ln in lines if ln.startswith("        dgx0001:")) == 3  # gpu_node, su, nfs

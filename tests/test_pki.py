@@ -5,6 +5,8 @@ the mount units rendered from their templates."""
 from __future__ import annotations
 
 import configparser
+import csv
+import io
 import os
 import shutil
 import socket
@@ -235,13 +237,17 @@ def test_tlshd_config_and_mount_units(plan: Plan) -> None:
         assert conf[side]["x509.private_key"] == "/etc/tlshd/node.key"
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # type: ignore[assignment,method-assign]
-    unit.read_string(files["nfs/units/dgx0002/mnt-cache.mount"].decode())
+    table = list(csv.DictReader(io.StringIO(files["nfs/mounts.csv"].decode())))
+    row = next(r for r in table if r["host"] == "dgx0002" and r["unit"] == "mnt-cache.mount")
+    assert row["file"] == "nfs/units/cache002-data0/mnt-cache.mount"
+    unit.read_string(files[row["file"]].decode())
     assert unit["Mount"]["Type"] == "nfs"
     assert "xprtsec=mtls" in unit["Mount"]["Options"].split(",")
     assert unit["Mount"]["What"] == "cache002-data0.lab.internal:/cache"   # node 2 -> system 2
     assert unit["Mount"]["Where"] == "/mnt/cache"
-    clients = {k.split("/")[2] for k in files if k.startswith("nfs/units/")}
-    assert clients == {f"dgx{i:04d}" for i in range(1, 9)} | {"ingest01", "ingest02"}
+    assert {r["host"] for r in table} == {f"dgx{i:04d}" for i in range(1, 9)} | {
+        "ingest01", "ingest02"}
+    assert {r["file"] for r in table} == {k for k in files if k.startswith("nfs/units/")}
 
 
 @pytest.mark.skipif(shutil.which("systemd-escape") is None, reason="needs systemd-escape")
@@ -291,8 +297,10 @@ def test_ansible_pushes_what_rscctl_renders(tmp_path: Path, plan: Plan,
     assert (root / "etc/tlshd.conf").read_bytes() == files["nfs/tlshd.conf"]
     units = sorted((root / "etc/systemd/system").iterdir())
     assert [u.name for u in units] == ["mnt-cache.mount", "mnt-checkpoints.mount"]
+    table = list(csv.DictReader(io.StringIO(files["nfs/mounts.csv"].decode())))
     for unit in units:
-        assert unit.read_bytes() == files[f"nfs/units/dgx0002/{unit.name}"]
+        row = next(r for r in table if r["host"] == "dgx0002" and r["unit"] == unit.name)
+        assert unit.read_bytes() == files[row["file"]]
     key = root / "etc/tlshd/node.key"
     assert key.read_bytes() == store.key_path("dgx0002").read_bytes()
     assert stat.S_IMODE(key.stat().st_mode) == 0o600

@@ -7,11 +7,15 @@ no existing mount: GPU node n takes system (n-1) mod count and, among its data p
 port's DNS name, which is in its certificate (rscctl.pki), so tlshd can verify it.
 
 Files (kind `nfs`): nfs/tlshd.conf (the same on every node: each node's own key and certificate
-sit at the same paths) and nfs/units/HOST/<escaped mount point>.mount for every client.
+sit at the same paths), nfs/mounts.csv (host, unit, what, where, options, file) and one unit
+per server port and mount point, nfs/units/SERVER-PORT/<escaped mount point>.mount: the bytes
+Ansible writes on every host that mounts from that port (playbooks/roles/nfs_tls).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,14 +86,32 @@ def mounts(plan: Plan) -> dict[str, list[Mount]]:
     return out
 
 
+MOUNT_COLUMNS = ("host", "unit", "what", "where", "options", "file")
+
+
+def unit_file(m: Mount) -> str:
+    """Where the unit is written: one file per server port and mount point (hosts that mount
+    from the same server port get the same bytes), e.g. nfs/units/cache001-data0/mnt-cache.mount.
+    """
+    return f"nfs/units/{m.what.split('.', 1)[0]}/{m.unit}"
+
+
 def export_nfs(plan: Plan) -> Files:
+    """nfs/tlshd.conf, nfs/mounts.csv (every client's mounts) and each distinct mount unit."""
     settings = nfs_settings(plan)
     if not settings:
         return {}
     files: Files = {"nfs/tlshd.conf": render("nfs/tlshd.conf.j2", build=plan.build,
                                              nfs=settings).encode("utf-8")}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(MOUNT_COLUMNS)
     for host, items in mounts(plan).items():
         for m in items:
-            files[f"nfs/units/{host}/{m.unit}"] = render(
-                "nfs/nfs.mount.j2", build=plan.build, host=host, mount=m).encode("utf-8")
+            path = unit_file(m)
+            w.writerow((host, m.unit, m.what, m.where, m.options, path))
+            if path not in files:
+                files[path] = render("nfs/nfs.mount.j2", build=plan.build,
+                                     mount=m).encode("utf-8")
+    files["nfs/mounts.csv"] = buf.getvalue().encode("utf-8")
     return files
