@@ -124,13 +124,28 @@ def test_search_phase2_label_shows_exactly_its_row(browser: Any, phase2_plan: Pl
 
 def test_work_order_link_and_elevation(browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     plan = with_other_fabrics(small_plan(tmp_path))
     open_page(browser, plan, tmp_path)
     browser.find_element(By.CSS_SELECTOR, 'a[data-order="storage SU001"]').click()
     count, rows = search(browser, "storage SU001")
-    assert count == "1 cable" and rows[0][0] == "S1-S001-N01"
+    assert count == "work order storage SU001: 1 cable" and rows[0][0] == "S1-S001-N01"
+    count, rows = search(browser, "compute spine02")  # a whole work order, in walking order
+    want = [c.cable_id for c in plan.cables if c.b_device == "spine02"]
+    assert count == f"work order compute spine02: {len(want)} cables"
+    assert sorted(r[0] for r in rows) == sorted(want) and {r[1] for r in rows} == {
+        "compute spine02"}
+    # A deep link opens with its query searched.
+    browser.get((tmp_path / "index.html").as_uri() + "#q=dgx0005")
+    WebDriverWait(browser, 60).until(
+        lambda d: d.find_element(By.ID, "count").text.startswith("9 cables"))
+    devices = browser.execute_script(
+        "return [...document.querySelectorAll('#cables tbody tr')]"
+        ".map(tr => tr.cells[4].textContent)")
+    on_node = [c for c in plan.cables if c.a_device == "dgx0005"]
+    assert browser.find_element(By.ID, "q").get_attribute("value") == "dgx0005"
+    assert devices == ["dgx0005"] * len(on_node) and len(on_node) == 9
     select = Select(browser.find_element(By.ID, "row"))
     select.select_by_value("H1-A02")
     shown = browser.find_element(By.ID, "elevation").text
