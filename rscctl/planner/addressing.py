@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
 from rscctl.declare.build import Build
-from rscctl.declare.storage import HOST_BASE
 from rscctl.errors import UserError
 from rscctl.planner.builder import PlanBuilder
 from rscctl.planner.model import Address
 
 # VLAN of segment k of a network: base + k (the gateways' interface names, vlan1001, ...).
 VLAN_BASE = {"inband": 1000, "oob": 2000, "storage": 3000}
-# Host numbers reserved below HOST_BASE: cores from .1, oob access switches from .5.
+# Host numbers below HOST_BASE (rscctl.declare.storage, .10): cores from .1, oob switches from .5.
 CORE_HOST_BASE = 1
 SWITCH_HOST_BASE = 5
 
@@ -53,10 +52,6 @@ class Segment:
     def vlan(self) -> int:
         return VLAN_BASE.get(self.network, 0) + self.index
 
-    @property
-    def gateway(self) -> str:
-        return str(self.subnet.network_address + CORE_HOST_BASE)
-
 
 class AddressPlan:
     """Segment and host arithmetic over the declared supernets; errors name the field to fix."""
@@ -69,9 +64,6 @@ class AddressPlan:
             count = 2 ** (net.segment_prefix - net.supernet.prefixlen)
             self._base[name] = (int(net.supernet.network_address), size, count,
                                 net.segment_prefix)
-
-    def has(self, network: str) -> bool:
-        return network in self._base
 
     def segment(self, network: str, index: int) -> Segment:
         base, size, count, prefix = self._get(network)
@@ -132,11 +124,6 @@ def storage_spine_segment(build: Build, spine: int) -> int:
     s = build.storage
     assert s is not None
     return build.compute.max_sus * s.leaves_per_su + (spine - 1)
-
-
-def endpoint_host(position: int) -> int:
-    """Host number of the endpoint at 0-based `position` of a segment's layout."""
-    return HOST_BASE + position
 
 
 def node_name(build: Build, su: int, slot: int) -> str:
