@@ -104,26 +104,33 @@ def work_orders(plan: Plan) -> list[WorkOrder]:
 def _work_orders(plan: Plan, w: Walker) -> list[WorkOrder]:
     devs = w.devices
     groups: dict[tuple[str, str, str], list[Cable]] = {}
-    tiers: dict[tuple[str, str, str], Counter[str]] = {}
+    tiers: dict[tuple[str, str, str], Counter[tuple[str, str]]] = {}
     order: dict[tuple[str, str, str], tuple[object, ...]] = {}
+    su_names: dict[int, str] = {}
     for c in plan.cables:
         da, db = devs[c.a_device], devs[c.b_device]
-        if da.su is not None and da.su == db.su:
-            key = (c.fabric, "su", f"SU{da.su:03d}")
-            rank: tuple[object, ...] = (0, da.su)
+        su = da.su
+        if su is not None and su == db.su:
+            name = su_names.get(su) or su_names.setdefault(su, f"SU{su:03d}")
+            key = (c.fabric, "su", name)
         else:
             key = (c.fabric, "device", c.b_device)
-            rank = (1, w.rack_order[c.b_rack], db.ru, c.b_device)
-        groups.setdefault(key, []).append(c)
-        tiers.setdefault(key, Counter())[f"{da.role} > {db.role}"] += 1
-        order.setdefault(key, rank)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = []
+            tiers[key] = Counter()
+            order[key] = ((0, su) if key[1] == "su"
+                          else (1, w.rack_order[c.b_rack], db.ru, c.b_device))
+        group.append(c)
+        tiers[key][(da.role, db.role)] += 1
     fabric_rank = {f: i for i, f in enumerate(dict.fromkeys(c.fabric for c in plan.cables))}
     keys = sorted(groups, key=lambda k: (fabric_rank[k[0]], order[k]))
     names = sheet_names([f"{k[0]} {k[2]}" for k in keys])
     return [
         WorkOrder(
             key=k, sheet=name, fabric=k[0],
-            tier=", ".join(t for t, _ in sorted(tiers[k].items(), key=lambda kv: -kv[1])),
+            tier=", ".join(f"{a} > {b}" for (a, b), _ in
+                           sorted(tiers[k].items(), key=lambda kv: -kv[1])),
             scope=k[2], cables=tuple(sorted(groups[k], key=w.a_key)),
         )
         for k, name in zip(keys, names, strict=True)
