@@ -97,6 +97,10 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
      ["compute", "address plan", "prefixes"]),
     ("unknown-key", set_in(lambda d: flow(d, "nfs"), "port", [2049]),
      ["unknown key 'port'"]),
+    ("ssh-between-nodes", add_flow(**{"from": "compute", "to": "compute", "ports": ["1-1024"]}),
+     ["flows[extra]", "tcp/22", "only from the bastion"]),
+    ("bmc-from-compute", add_flow(**{"from": "compute", "to": "oob", "ports": [443]}),
+     ["flows[extra]", "BMCs", "only the management zone"]),
 ]
 
 

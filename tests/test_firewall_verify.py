@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from rscctl.cli import main
 from rscctl.errors import MissingTool
@@ -15,6 +19,7 @@ from rscctl.export import render
 from rscctl.firewall import intervals as iv
 from rscctl.firewall.nftjson import NftParseError, parse_nft_json
 from rscctl.firewall.prove import PROPERTIES
+from rscctl.firewall.render import render_rulesets
 from rscctl.firewall.zones import resolve_zones
 from rscctl.outputs import write_files
 from rscctl.planner.model import Plan
@@ -218,3 +223,53 @@ def test_unprivileged_uses_a_user_namespace(monkeypatch: pytest.MonkeyPatch) -> 
         pytest.skip("needs nft and unshare")
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert vf._tools()[1:] == ["--user", "--map-root-user", "--net"]
+
+
+# -- any valid policy renders rulesets that hold every property ----------------------------
+
+ZONES_IN = ["management", "bastion", "compute", "ingest", "storage", "oob"]
+REQUIRED = [
+    {"name": "operator-ssh", "from": ["management"], "to": ["bastion"], "proto": "tcp",
+     "ports": [22]},
+    {"name": "ssh", "from": ["bastion"], "to": ["management", "compute", "ingest", "storage"],
+     "proto": "tcp", "ports": [22]},
+    {"name": "bmc", "from": ["management"], "to": ["oob"], "proto": "udp", "ports": [623]},
+]
+port_item = st.one_of(
+    st.integers(1, 65535),
+    st.tuples(st.integers(1, 65000), st.integers(0, 500)).map(lambda t: f"{t[0]}-{t[0] + t[1]}"),
+)
+flow_st = st.fixed_dictionaries({
+    "from": st.lists(st.sampled_from([*ZONES_IN, "production"]), min_size=1, max_size=3,
+                     unique=True),
+    "to": st.lists(st.sampled_from(ZONES_IN), min_size=1, max_size=3, unique=True),
+    "proto": st.sampled_from(["tcp", "udp"]),
+    "ports": st.lists(port_item, min_size=1, max_size=3),
+})
+
+
+@needs_nft
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+@given(st.lists(flow_st, min_size=1, max_size=6))
+def test_any_valid_policy_renders_provably_isolated_rulesets(
+    phase1_plan: Plan, tmp_path: Path, flows: list[dict[str, object]],
+) -> None:
+    from rscctl.declare.policy import Policy
+
+    doc = dict(phase1_plan.facts["firewall"]["policy"])
+    doc["flows"] = [*REQUIRED, *({**f, "name": f"f{i}"} for i, f in enumerate(flows))]
+    try:
+        policy = Policy.model_validate(doc)
+    except ValidationError:
+        assume(False)
+        return
+    fw = {**phase1_plan.facts["firewall"], "policy": policy.model_dump(mode="json",
+                                                                       by_alias=True)}
+    plan = replace(phase1_plan, facts={**phase1_plan.facts, "firewall": fw})
+    paths = {}
+    for name, text in render_rulesets(plan).items():
+        paths[name] = tmp_path / f"{name}.nft"
+        paths[name].write_text(text)
+    rep = report(resolve_zones(plan), capture(paths))
+    assert rep.passed, "\n".join(map(str, rep.findings))

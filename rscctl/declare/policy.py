@@ -233,6 +233,30 @@ class Policy(Strict):
         return self
 
     @model_validator(mode="after")
+    def _admin_paths_closed(self) -> Policy:
+        """SSH is opened only by the bastion (to it, only by management); BMCs are reached
+        only from management: the properties `verify firewall` proves, refused here first."""
+        for f in self.flows:
+            ssh = f.proto == "tcp" and any(lo <= SSH_PORT <= hi for lo, hi in f.port_ranges)
+            for src in (self.zone(n) for n in f.from_):
+                for dst in (self.zone(n) for n in f.to):
+                    if ssh and src.kind != "bastion" and not (
+                        src.kind == "management" and dst.kind == "bastion"
+                    ):
+                        raise ValueError(
+                            f"flows[{f.name}]: opens tcp/22 from {src.name!r} to {dst.name!r}; "
+                            "SSH comes only from the bastion (and to it only from management). "
+                            "Remove 22 from the ports or go through the bastion"
+                        )
+                    if dst.kind == "oob" and src.kind != "management":
+                        raise ValueError(
+                            f"flows[{f.name}]: lets {src.name!r} reach the BMCs in "
+                            f"{dst.name!r}; only the management zone may. Remove "
+                            f"{dst.name} from `to`"
+                        )
+        return self
+
+    @model_validator(mode="after")
     def _operators_not_locked_out(self) -> Policy:
         """Management reaches the bastion and the BMCs; the bastion reaches every host by SSH."""
         bastion = self.of_kind("bastion")[0]
