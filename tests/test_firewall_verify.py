@@ -273,3 +273,14 @@ def test_any_valid_policy_renders_provably_isolated_rulesets(
         paths[name].write_text(text)
     rep = report(resolve_zones(plan), capture(paths))
     assert rep.passed, "\n".join(map(str, rep.findings))
+
+
+@needs_nft
+def test_captured_json_needs_no_nft(phase1_plan: Plan, clean_capture: dict[str, str],
+                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rulesets captured as `nft -j list ruleset` (e.g. from live hosts) are proved as is."""
+    for name, text in clean_capture.items():
+        (tmp_path / f"{name}.json").write_text(text)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nft, no unshare
+    rep = verify_firewall(phase1_plan, tmp_path)
+    assert rep.passed and len(rep.rulesets) == 7

@@ -48,7 +48,8 @@ def firewall(
     ] = None,
     rulesets: Annotated[
         Path | None,
-        typer.Option("--rulesets", help="directory of .nft files [default: OUT/firewall]"),
+        typer.Option("--rulesets", help="directory of NAME.nft files, or NAME.json captured with "
+                     "`nft -j list ruleset` [default: OUT/firewall]"),
     ] = None,
 ) -> None:
     """Load every rendered ruleset into nft (throwaway namespace) and prove isolation on it."""

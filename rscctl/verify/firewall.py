@@ -87,7 +87,9 @@ def report(zm: ZoneMap, captured: Mapping[str, str]) -> FirewallReport:
 
 
 def verify_firewall(plan: Plan, directory: Path) -> FirewallReport:
-    """Prove the isolation properties on the rulesets written in `directory`."""
+    """Prove the isolation properties on the rulesets in `directory`: NAME.nft files (loaded
+    by nft first) or NAME.json, `nft -j list ruleset` already captured (e.g. from a live host:
+    parsed as is, no nft needed)."""
     zm = resolve_zones(plan)
     if not directory.is_dir():
         raise UserError(
@@ -95,4 +97,8 @@ def verify_firewall(plan: Plan, directory: Path) -> FirewallReport:
             f"`rscctl export {plan.build} --only firewall`) first"
         )
     paths = {p.stem: p for p in sorted(directory.glob("*.nft"))}
-    return report(zm, capture(paths))
+    captured = {p.stem: p.read_text() for p in sorted(directory.glob("*.json"))
+                if p.stem not in paths}
+    if paths:
+        captured.update(capture(paths))
+    return report(zm, captured)
