@@ -35,6 +35,8 @@ def cut_build(sus: int) -> dict[str, Any]:
     data["catalog"] = str(topology_dir() / "catalog.yaml")
     c = data["compute"]
     per = c.get("nodes_per_su", 20)
+    if "storage" in data:  # the storage target scales with the GPUs it feeds
+        data["storage"]["target_tbytes_s"] *= sus / c["scalable_units"]
     c["scalable_units"] = sus
     c["gpu_nodes"] = sus * per
     c["gpus"] = sus * per * 8

@@ -278,7 +278,7 @@ def _management_models(build: Build, m: Management) -> None:
 def segments_needed(build: Build, network: str) -> int:
     """Segments a network's layout takes (see rscctl.planner.addressing), growth included."""
     c = build.compute
-    other_rows = sum(1 for h in build.floorplan.halls for r in h.rows if not r.sus)
+    other_rows = sum(1 for h in build.floorplan.halls for r in h.rows if not r.sus and r.racks)
     if network in ("inband", "oob"):
         return 1 + c.max_sus + other_rows
     if network == "storage":

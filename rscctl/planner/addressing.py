@@ -110,7 +110,8 @@ def su_segment(su: int) -> int:
 
 
 def row_segment(build: Build, row_ordinal: int) -> int:
-    """inband/oob segment of the `row_ordinal`-th row without pods (0-based, floor order)."""
+    """inband/oob segment of the `row_ordinal`-th row of racks without pods (0-based, in
+    declaration order; a later phase appends its rows, so earlier ordinals stay)."""
     return 1 + build.compute.max_sus + row_ordinal
 
 

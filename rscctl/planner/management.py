@@ -154,7 +154,7 @@ def _segments(pb: PlanBuilder) -> list[Segment]:
     rows: dict[tuple[str, str], list[Rack]] = {}
     for h in b.floorplan.halls:
         for r in h.rows:
-            if not r.sus:
+            if not r.sus and r.racks:
                 rows[(h.name, r.name)] = []
     for rack in pb.racks:
         if (rack.hall, rack.row) in rows and rack.su is None:
