@@ -51,6 +51,7 @@ lint: venv-dev
 bench: venv-dev
 	$(BIN)/python benchmarks/plan_bench.py
 	$(BIN)/python benchmarks/export_bench.py
+	$(BIN)/python benchmarks/firewall_bench.py
 
 # 32-DGX lab up and down (root: namespaces and podman; the first run builds the image).
 bench-lab: venv-dev apt
