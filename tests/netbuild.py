@@ -9,7 +9,8 @@ from tests.conftest import small_build_dict
 
 def net_build_dict(sus: int = 2, nodes_per_su: int = 4, gpu_nodes: int | None = None,
                    max_sus: int | None = None, name: str = "netsmall",
-                   target_tbytes_s: float = 0.1, fa: int = 2, cache: int = 2) -> dict[str, Any]:
+                   target_tbytes_s: float = 0.1, fa: int = 2, cache: int = 2,
+                   uplinks: int = 2) -> dict[str, Any]:
     """small_build_dict plus networks, a storage fabric, management and storage racks."""
     doc = small_build_dict(sus=sus, nodes_per_su=nodes_per_su, gpu_nodes=gpu_nodes, spines=2,
                            max_sus=max_sus, name=name)
@@ -29,7 +30,7 @@ def net_build_dict(sus: int = 2, nodes_per_su: int = 4, gpu_nodes: int | None = 
                        "count": 2}]
     doc["storage"] = {
         "leaf_model": "sn4600", "spine_model": "dcs-7816r3", "leaves_per_su": 2,
-        "uplinks_per_leaf": 2, "spines": 2, "max_oversubscription": 5,
+        "uplinks_per_leaf": uplinks, "spines": 2, "max_oversubscription": 5,
         "target_tbytes_s": target_tbytes_s,
         "systems": [
             {"name": "fa", "model": "pure-fa-xl170", "count": fa, "export": "/checkpoints"},

@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rscctl.declare import Build, load_build
 from rscctl.errors import UserError
@@ -215,6 +217,9 @@ def test_missing_address_fails_addresses_complete(small: Plan) -> None:
     (lambda d: d["storage"].update(leaf_model="qm9999"), "storage.leaf_model: unknown model"),
     (lambda d: d["storage"].update(leaves_per_su=3), "storage.leaves_per_su=3 does not divide"),
     (lambda d: d["storage"].update(uplinks_per_leaf=60), "storage.uplinks_per_leaf=60"),
+    (lambda d: d["storage"].update(max_oversubscription=2),
+     "storage.uplinks_per_leaf=2 oversubscribes each leaf 4:1 (8 node ports), more than "
+     "max_oversubscription=2; declare at least 4 uplinks"),
     (lambda d: d["storage"]["systems"][0].update(capacity_pb=100),
      "storage.systems[0].count=2 x 5.5 PB of pure-fa-xl170 is less than capacity_pb=100"),
     (lambda d: d["networks"]["oob"].update(supernet="10.16.0.0/12"), "overlap"),
@@ -252,3 +257,37 @@ def test_storage_row_without_racks_is_a_user_error(tmp_path: Path) -> None:
     doc["storage"]["systems"][0]["rows"] = ["NOPE"]
     with pytest.raises(UserError, match=r"storage.systems\[0\] \(fa\): no racks of kind storage"):
         build_plan(load_build(str(write_build(tmp_path, doc))))
+
+
+# -- any valid build with all four networks ---------------------------------------------------
+
+@st.composite
+def net_builds(draw: st.DrawFn) -> tuple[dict[str, object], dict[str, object]]:
+    """A random small build and the same build grown by one full SU (same reserve)."""
+    per_su = draw(st.sampled_from([2, 4, 6, 8, 12, 20]))
+    sus = draw(st.integers(1, 3))
+    max_sus = sus + 1 + draw(st.integers(0, 2))
+    last = draw(st.integers(1, per_su))
+    fa, cache = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    uplinks = 2 * -(-per_su * 2 // 10)        # 2 node ports per leaf at <= 5:1, even
+    kw = {"nodes_per_su": per_su, "max_sus": max_sus, "target_tbytes_s": 0.01, "fa": fa,
+          "cache": cache, "uplinks": uplinks}
+    before = net_build_dict(sus=sus, gpu_nodes=(sus - 1) * per_su + last, **kw)  # type: ignore[arg-type]
+    after = net_build_dict(sus=sus + 1, **kw)  # type: ignore[arg-type]
+    return before, after
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(net_builds())
+def test_any_net_build_passes_and_grows_without_moving(
+        tmp_path: Path, docs: tuple[dict[str, object], dict[str, object]]) -> None:
+    before, after = docs
+    small = build_plan(load_build(str(write_build(tmp_path, before, "small.yaml"))))
+    big = build_plan(load_build(str(write_build(tmp_path, after, "big.yaml"))))
+    for plan in (small, big):
+        assert [c.name for c in plan.checks if not c.passed] == []
+    grown = {(a.device, a.interface, a.network): a for a in big.addresses}
+    assert [a for a in small.addresses if grown.get((a.device, a.interface, a.network)) != a] == []
+    cables = {c.cable_id: c for c in big.cables}
+    assert [c.cable_id for c in small.cables if cables.get(c.cable_id) != c] == []

@@ -140,6 +140,7 @@ def check_networks_declared(build: Build) -> None:
     if build.storage is not None:
         _storage_models(build, build.storage)
         _storage_ports(build, build.storage)
+        _storage_oversubscription(build, build.storage)
         _storage_capacity(build, build.storage)
     if build.management is not None:
         _management_models(build, build.management)
@@ -242,6 +243,23 @@ def _storage_ports(build: Build, s: StorageFabric) -> None:
             f"storage.spines={s.spines}: each {s.spine_model} needs {leaf_side} leaf ports "
             f"(max_sus={build.compute.max_sus}) + {systems} storage-system ports + {servers} "
             f"server ports but has {spine.switch_ports}; declare more spines or fewer reserves"
+        )
+
+
+def _storage_oversubscription(build: Build, s: StorageFabric) -> None:
+    """A full SU's leaf is no more oversubscribed than declared (node ports : uplinks)."""
+    node_ports = build.model(build.compute.node_model).ports_of("storage")
+    leaf = build.model(s.leaf_model)
+    down = build.compute.nodes_per_su * len(node_ports) // s.leaves_per_su
+    ratio = down * node_ports[0].speed_gbps / (s.uplinks_per_leaf * leaf.switch_port_speed_gbps)
+    if ratio > s.max_oversubscription + 1e-9:
+        need = -(-down * node_ports[0].speed_gbps // (s.max_oversubscription
+                                                      * leaf.switch_port_speed_gbps))
+        need = -(-int(need) // s.spines) * s.spines
+        raise ValueError(
+            f"storage.uplinks_per_leaf={s.uplinks_per_leaf} oversubscribes each leaf "
+            f"{ratio:g}:1 ({down} node ports), more than max_oversubscription="
+            f"{s.max_oversubscription:g}; declare at least {need} uplinks"
         )
 
 
