@@ -291,3 +291,23 @@ def test_any_net_build_passes_and_grows_without_moving(
     assert [a for a in small.addresses if grown.get((a.device, a.interface, a.network)) != a] == []
     cables = {c.cable_id: c for c in big.cables}
     assert [c.cable_id for c in small.cables if cables.get(c.cable_id) != c] == []
+
+
+def test_management_switches_where_declared(phase1_plan: Plan) -> None:
+    racks = phase1_plan.rack_index()
+    devices = phase1_plan.devices
+    for d in devices:
+        rack = racks[d.rack]
+        if d.role in ("inband-switch", "oob-switch"):
+            if d.su is not None:
+                assert rack.kind == "network" and rack.su == d.su, d.name
+            else:
+                assert rack.kind == "management", d.name
+        if d.role == "mgmt-core":
+            assert rack.kind == "management" and rack.row == "SP"
+    pods = Counter((d.su, d.role) for d in devices if d.su and d.role.endswith("-switch"))
+    assert {n for (su, role), n in pods.items() if role == "inband-switch"} == {1}
+    assert {n for (su, role), n in pods.items() if role == "oob-switch"} == {2}  # 53 endpoints
+    uplinks = Counter(c.a_device for c in phase1_plan.cables if c.cable_id.startswith("MU-"))
+    switches = [d.name for d in devices if d.role in ("inband-switch", "oob-switch")]
+    assert {uplinks[s] for s in switches} == {2}
