@@ -9,7 +9,6 @@ import typer
 
 from rscctl.cli.common import console, default_out
 from rscctl.errors import UserError
-from rscctl.pki import SecretsStore, check_location, default_secrets_dir, identities
 from rscctl.planjson import read_plan
 
 
@@ -28,6 +27,9 @@ def register(app: typer.Typer) -> None:
             "--rotate-ca", help="a new CA key (every node certificate is re-issued)")] = False,
     ) -> None:
         """Make or refresh the cluster CA and node certificates; existing keys are kept."""
+        # cryptography is imported here, not at start-up: every other command skips its cost
+        from rscctl.pki import SecretsStore, check_location, default_secrets_dir, identities
+
         plan = read_plan(default_out(build, out) / "plan.json")
         settings = (plan.facts.get("storage") or {}).get("nfs")
         if not settings:
