@@ -105,7 +105,7 @@ class Management(Strict):
 
     access_model: str = "sn2201"
     core_model: str = "dcs-7812r3"
-    cores: PositiveInt = 2
+    cores: PositiveInt = Field(default=2, le=4, description="hosts .1-.4 of every segment")
     pdu_model: str = "px3-0u"
     pdus_per_rack: int = Field(default=2, ge=0, le=4)
     access_cable_class: str = "cat6"
