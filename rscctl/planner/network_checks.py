@@ -235,7 +235,6 @@ def check_storage_bandwidth(plan: Plan, ctx: Context) -> list[Finding]:
     if not facts:
         return []
     gbps, over = _storage_numbers(plan, ctx)
-    _numbers[id(ctx)] = (gbps, over)
     target = float(facts["target_tbytes_s"]) * 8000
     limit = float(facts["max_oversubscription"])
     out: list[Finding] = []
@@ -253,6 +252,8 @@ def check_storage_bandwidth(plan: Plan, ctx: Context) -> list[Finding]:
                 f"{leaf} is oversubscribed {ratio:.2f}:1, more than the declared {limit:g}:1",
                 f"cable more uplinks from {leaf} to the storage spines",
             ))
+    if not out:  # the summary (run only when the check holds) reuses the numbers
+        _numbers[id(ctx)] = (gbps, over)
     return out
 
 
