@@ -48,6 +48,7 @@ def test_addresses_csv_columns_exactly(small: Plan) -> None:
     for device, _iface, network, address, prefix in rows[1:]:
         net = IPv4Network(small.facts["networks"][network]["supernet"])
         assert IPv4Address(address) in net and int(prefix) >= net.prefixlen, device
+        assert str(IPv4Address(address)) == address
 
 
 def test_positions_give_the_documented_addresses(small: Plan) -> None:

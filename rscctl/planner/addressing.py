@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 
 from rscctl.declare.build import Build
 from rscctl.errors import UserError
@@ -35,11 +35,6 @@ VLAN_BASE = {"inband": 1000, "oob": 2000, "storage": 3000}
 # Host numbers below HOST_BASE (rscctl.declare.storage, .10): cores from .1, oob switches from .5.
 CORE_HOST_BASE = 1
 SWITCH_HOST_BASE = 5
-
-
-def dotted(addr: IPv4Address) -> str:
-    """The dotted-quad text of an address; the same as str(addr), ten times faster."""
-    return socket.inet_ntoa(addr.packed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +70,8 @@ class AddressPlan:
         return Segment(network, index, IPv4Network((base + index * size, prefix)))
 
     def host(self, network: str, index: int, host: int) -> tuple[str, int]:
-        """Address `host` of segment `index` and the segment's prefix length."""
+        """Address `host` of segment `index` and the segment's prefix length (inet_ntoa
+        writes the same text as str(IPv4Address), ten times faster)."""
         base, size, count, prefix = self._get(network)
         if not 0 <= index < count:
             self.segment(network, index)
@@ -84,7 +80,7 @@ class AddressPlan:
                 f"networks.{network}.segment_prefix={prefix}: host {host} does not fit a "
                 f"segment of {size - 2} hosts; shorten segment_prefix"
             )
-        return dotted(IPv4Address(base + index * size + host)), prefix
+        return socket.inet_ntoa((base + index * size + host).to_bytes(4, "big")), prefix
 
     def add(self, out: list[Address], device: str, interface: str, network: str,
             index: int, host: int) -> None:

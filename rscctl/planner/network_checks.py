@@ -36,18 +36,23 @@ def _kinds(ctx: Context) -> dict[str, dict[str, str]]:
     return {name: {p.name: p.kind for p in m.ports} for name, m in ctx.models.items()}
 
 
+def _device_kinds(plan: Plan, ctx: Context) -> dict[str, dict[str, str]]:
+    """Per device, its named ports' kinds (switch ports are unnamed: not in the map)."""
+    kinds = _kinds(ctx)
+    return {d.name: kinds.get(d.model, {}) for d in plan.devices}
+
+
 @register("fabric-ports")
 def check_fabric_ports(plan: Plan, ctx: Context) -> list[Finding]:
     """A node's port sits only on the fabric of its kind (no BMC on storage, no HCA on oob)."""
-    kinds = _kinds(ctx)
+    dev_kinds = _device_kinds(plan, ctx)
     out: list[Finding] = []
     for c in plan.cables:
         allowed = FABRIC_KINDS.get(c.fabric)
         if allowed is None:
             continue
         for dev, port in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
-            d = ctx.devices.get(dev)
-            kind = kinds.get(d.model, {}).get(port) if d else None
+            kind = dev_kinds.get(dev, {}).get(port)
             if kind is not None and kind not in allowed:
                 out.append(Finding(
                     "fabric-ports", (dev,),
@@ -190,24 +195,26 @@ def check_address_plan(plan: Plan, ctx: Context) -> list[Finding]:
 def check_addresses_complete(plan: Plan, ctx: Context) -> list[Finding]:
     """Every cabled storage, in-band, BMC and management port has an address on its network;
     with IPoIB declared, so does every GPU node's compute port."""
-    kinds = _kinds(ctx)
-    have = {(a.device, a.interface, a.network) for a in plan.addresses}
     declared = set(plan.facts.get("networks", {}))
-    out: list[Finding] = []
-    seen: set[tuple[str, str]] = set()
+    if not declared:
+        return []
+    have = {(a.device, a.interface, a.network) for a in plan.addresses}
+    cabled: set[tuple[str, str]] = set()
     for c in plan.cables:
-        for dev, port in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
-            d = ctx.devices.get(dev)
-            kind = kinds.get(d.model, {}).get(port) if d else None
-            net = NETWORK_OF_KIND.get(kind or "")
-            if kind == "compute" and d is not None and d.role == "gpu-node":
+        cabled.add((c.a_device, c.a_port))
+        cabled.add((c.b_device, c.b_port))
+    kinds = _kinds(ctx)
+    out: list[Finding] = []
+    for d in plan.devices:
+        for port, kind in kinds.get(d.model, {}).items():
+            net = NETWORK_OF_KIND.get(kind)
+            if kind == "compute" and d.role == "gpu-node":
                 net = "ipoib"
-            if net is None or net not in declared or (dev, port) in seen:
+            if net is None or net not in declared or (d.name, port) not in cabled:
                 continue
-            seen.add((dev, port))
-            if (dev, port, net) not in have:
-                out.append(Finding("addresses-complete", (dev,),
-                                   f"{dev}:{port} is cabled but has no {net} address",
+            if (d.name, port, net) not in have:
+                out.append(Finding("addresses-complete", (d.name,),
+                                   f"{d.name}:{port} is cabled but has no {net} address",
                                    "plan again; every interface gets its address from the plan"))
     return out
 
