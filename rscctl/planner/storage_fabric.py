@@ -289,18 +289,19 @@ def port_speeds(build_models: Mapping[str, object], cables: Iterable[Cable],
     """Speed of every cabled storage port, from the catalog entries the plan carries."""
     from rscctl.declare.catalog import HardwareModel
 
-    models = {k: v if isinstance(v, HardwareModel) else HardwareModel.model_validate(v)
-              for k, v in build_models.items()}
-    named = {k: {p.name: p.speed_gbps for p in m.ports} for k, m in models.items()}
+    per_model: dict[str, tuple[dict[str, float], float]] = {}
+    for k, v in build_models.items():
+        m = v if isinstance(v, HardwareModel) else HardwareModel.model_validate(v)
+        per_model[k] = ({p.name: p.speed_gbps for p in m.ports}, m.switch_port_speed_gbps)
+    per_device = {dev: per_model[m] for dev, m in model_of.items() if m in per_model}
     out: dict[tuple[str, str], float] = {}
     for c in cables:
         if c.fabric != FABRIC:
             continue
         for dev, port in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
-            m = model_of.get(dev)
-            if m is None or m not in models:
-                continue
-            out[(dev, port)] = named[m].get(port, models[m].switch_port_speed_gbps)
+            spec = per_device.get(dev)
+            if spec is not None:
+                out[(dev, port)] = spec[0].get(port, spec[1])
     return out
 
 
