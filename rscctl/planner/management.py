@@ -12,6 +12,10 @@
   max_sus) and per row (`row_switch_block`), so growth only adds.
 - An oob access switch's own management port is reached in-band through its uplink, so it is
   not cabled; it gets host .5 + j-1 of its segment.
+- Growth: a pod's layout is fixed by the declaration, so new SUs never move anything. A row
+  without pods is laid out from what stands in it, so grow such rows by appending racks or
+  rows (phase 2 adds rows ST3-ST6); a device added inside an existing rack of such a row
+  would shift the positions after it.
 """
 
 from __future__ import annotations
