@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import networkx as nx
 
@@ -25,6 +25,7 @@ from rscctl.planner.graph import fabric_graph
 from rscctl.planner.model import CheckResult, Plan
 
 CheckFn = Callable[[Plan, "Context"], list[Finding]]
+T = TypeVar("T")
 
 
 class Context:
@@ -39,6 +40,13 @@ class Context:
         self._port_names: dict[str, frozenset[str]] = {}
         self.results: dict[str, list[Finding]] = {}
         self.leaf_links: dict[str, tuple[int, int, Counter[str]]] | None = None
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """A value several checks (or a check and its summary) need, computed once per run."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     def port_names(self, model: str) -> frozenset[str]:
         if model not in self._port_names:

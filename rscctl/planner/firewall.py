@@ -34,7 +34,7 @@ def check_firewall_zones(plan: Plan, ctx: Context) -> list[Finding]:
 
     if "firewall" not in plan.facts:
         return []
-    zm = resolve_zones(plan)
+    zm = ctx.memo("zones", lambda: resolve_zones(plan))
     out = []
     for zone in zm.zones:
         if zone.kind in ("bastion", "management") and not zone.prefixes:
@@ -54,7 +54,7 @@ def _summary(plan: Plan, ctx: Context) -> str:
 
     if "firewall" not in plan.facts:
         return "no policy declared"
-    zm = resolve_zones(plan)
+    zm = ctx.memo("zones", lambda: resolve_zones(plan))
     zoned = sum(1 for z in zm.zones if z.prefixes)
     return f"{zoned} of {len(zm.zones)} zones hold addresses; {zm.unzoned} addresses unzoned"
 

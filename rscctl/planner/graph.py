@@ -12,8 +12,10 @@ def fabric_graph(plan: Plan, fabric: str | None = None) -> nx.MultiGraph:
     g = nx.MultiGraph()
     for d in plan.devices:
         g.add_node(d.name, role=d.role, model=d.model, su=d.su, rail=d.rail, rack=d.rack)
-    for c in plan.cables:
-        if fabric is None or c.fabric == fabric:
-            g.add_edge(c.a_device, c.b_device, key=c.cable_id, a_port=c.a_port, b_port=c.b_port,
-                       a=c.a_device)
+    g.add_edges_from(
+        (c.a_device, c.b_device, c.cable_id,
+         {"a_port": c.a_port, "b_port": c.b_port, "a": c.a_device})
+        for c in plan.cables
+        if fabric is None or c.fabric == fabric
+    )
     return g
