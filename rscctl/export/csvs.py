@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rscctl.export.addresses import ADDRESS_COLUMNS, address_rows
 from rscctl.export.tables import (
     BOM_COLUMNS,
     CABLE_COLUMNS,
     DEVICE_COLUMNS,
-    Row,
     bom_rows,
     cable_rows,
     device_rows,
@@ -20,7 +20,7 @@ from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 
 
-def csv_bytes(columns: Iterable[str], rows: Iterable[Row]) -> bytes:
+def csv_bytes(columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)

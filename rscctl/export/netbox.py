@@ -14,14 +14,13 @@ Everything is `planned`: NetBox holds what is to be built until someone marks it
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rscctl.declare.catalog import HardwareModel
+from rscctl.export.csvs import csv_bytes
 from rscctl.export.tables import fmt_length
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
@@ -175,13 +174,6 @@ class _Ports:
         return (device, name, interface_type(cls, speed), kbps, "true" if mgmt else "false", kind)
 
 
-def _csv(columns: Sequence[str], rows: Iterable[Row]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows(rows)
-    return buf.getvalue().encode("utf-8")
-
 
 def _locations(plan: Plan, site: str) -> Iterator[Row]:
     halls = list(dict.fromkeys(r.hall for r in plan.racks))
@@ -234,21 +226,23 @@ def export_netbox(plan: Plan) -> Files:
     vendors = sorted({models[m].vendor for m in used})
     roles = list(dict.fromkeys(d.role for d in plan.devices))
     return {
-        "netbox/01_sites.csv": _csv(SITE_COLUMNS, [(site, slug(site), STATUS, plan.description)]),
-        "netbox/02_locations.csv": _csv(LOCATION_COLUMNS, _locations(plan, site)),
-        "netbox/03_racks.csv": _csv(RACK_COLUMNS, _racks(plan, site)),
-        "netbox/04_manufacturers.csv": _csv(MANUFACTURER_COLUMNS,
+        "netbox/01_sites.csv": csv_bytes(
+            SITE_COLUMNS, [(site, slug(site), STATUS, plan.description)]
+        ),
+        "netbox/02_locations.csv": csv_bytes(LOCATION_COLUMNS, _locations(plan, site)),
+        "netbox/03_racks.csv": csv_bytes(RACK_COLUMNS, _racks(plan, site)),
+        "netbox/04_manufacturers.csv": csv_bytes(MANUFACTURER_COLUMNS,
                                             [(v, slug(v)) for v in vendors]),
-        "netbox/05_device_types.csv": _csv(DEVICE_TYPE_COLUMNS, [
+        "netbox/05_device_types.csv": csv_bytes(DEVICE_TYPE_COLUMNS, [
             (models[m].vendor, m, slug(m), models[m].part_number, models[m].rack_units,
              "true" if models[m].rack_units > 0 else "false", models[m].description)
             for m in used]),
-        "netbox/06_device_roles.csv": _csv(DEVICE_ROLE_COLUMNS, [
+        "netbox/06_device_roles.csv": csv_bytes(DEVICE_ROLE_COLUMNS, [
             (r, slug(r), _role_color(r), "") for r in roles]),
-        "netbox/07_devices.csv": _csv(DEVICE_COLUMNS, _devices(plan, site, models)),
-        "netbox/08_interfaces.csv": _csv(INTERFACE_COLUMNS, (
+        "netbox/07_devices.csv": csv_bytes(DEVICE_COLUMNS, _devices(plan, site, models)),
+        "netbox/08_interfaces.csv": csv_bytes(INTERFACE_COLUMNS, (
             row for d in plan.devices for row in ports.rows(d.name, d.model))),
-        "netbox/09_cables.csv": _csv(CABLE_COLUMNS, _cables(plan, ports.families)),
+        "netbox/09_cables.csv": csv_bytes(CABLE_COLUMNS, _cables(plan, ports.families)),
     }
 
 
