@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from rscctl.export.netdata import inventory
 from rscctl.planjson import generate_plan_json, parse_plan_json
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
+from tests.ansiblehelp import ansible_env
 from tests.conftest import write_build
 from tests.netbuild import net_build_dict
 
@@ -152,8 +152,7 @@ def test_ansible_reads_the_inventory(tmp_path: Path, small: Plan) -> None:
     inv = tmp_path / "hosts.yml"
     inv.write_bytes(files["ansible/inventory/hosts.yml"])
     exe = Path(sys.executable).parent / "ansible-inventory"
-    env = {**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah"),
-           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_INVENTORY_ENABLED": "yaml"}
+    env = ansible_env(tmp_path, ANSIBLE_INVENTORY_ENABLED="yaml")
     out = subprocess.run([str(exe), "-i", str(inv), "--list"], capture_output=True, text=True,
                          timeout=300, env=env)
     assert out.returncode == 0, out.stderr

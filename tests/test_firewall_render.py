@@ -24,6 +24,7 @@ from rscctl.outputs import write_files
 from rscctl.planjson import generate_plan_json, parse_plan_json
 from rscctl.planner.model import Address, Plan
 from rscctl.verify.firewall import capture, report
+from tests.ansiblehelp import ansible_env
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_nft = pytest.mark.skipif(not shutil.which("nft") or os.geteuid() != 0,
@@ -161,10 +162,7 @@ def test_ansible_renders_the_same_bytes(phase1_plan: Plan, tmp_path: Path) -> No
     }}}))
     dest = tmp_path / "nftables.conf"
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah"),
-           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
-           "ANSIBLE_ROLES_PATH": str(ROOT / "playbooks/roles"),
-           "PATH": f"{bindir}:{os.environ['PATH']}"}
+    env = ansible_env(tmp_path)
     proc = subprocess.run(
         ["unshare", "--net", str(bindir / "ansible-playbook"), "-i", str(inventory),
          "-l", "dgx0001", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",

@@ -30,6 +30,7 @@ from rscctl.outputs import write_files
 from rscctl.pki import SecretsStore, chains_to, check_location, identities
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
+from tests.ansiblehelp import ansible_env
 from tests.conftest import ROOT, write_build
 from tests.netbuild import net_build_dict
 
@@ -281,10 +282,7 @@ def test_ansible_pushes_what_rscctl_renders(tmp_path: Path, plan: Plan,
     write_files(tmp_path / "out", files)
     root = tmp_path / "root"
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "ANSIBLE_HOME": str(tmp_path / "ah"),
-           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
-           "ANSIBLE_ROLES_PATH": str(ROOT / "playbooks/roles"),
-           "PATH": f"{bindir}:{os.environ['PATH']}"}
+    env = ansible_env(tmp_path)
     proc = subprocess.run(
         [str(bindir / "ansible-playbook"), "-i", str(tmp_path / "out/ansible/inventory"),
          "-l", "dgx0002", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
