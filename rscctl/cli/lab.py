@@ -10,11 +10,10 @@ import typer
 from rich.table import Table
 
 from rscctl.cli.common import console, err_console
-from rscctl.declare import load_build
-from rscctl.lab import lifecycle
-from rscctl.lab.hosts import lab_layout
-from rscctl.lab.state import DEFAULT_STATE_DIR
-from rscctl.planner import build_plan
+from rscctl.lab import DEFAULT_STATE_DIR
+
+# The lab's modules (and the planner they pull in) are imported inside each command, so other
+# commands (`rscctl plan`, `validate`) do not pay for them at start-up.
 
 lab_app = typer.Typer(help="A lab of containers (podman) for test runs: up, status, down.",
                       no_args_is_help=True)
@@ -31,6 +30,8 @@ def _log(msg: str) -> None:
 @lab_app.command()
 def up(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
     """Start one container per host of BUILD, each with its own namespace, address and sshd."""
+    from rscctl.lab import lifecycle
+
     st = lifecycle.up(build, state_dir, log=_log)
     n = len(st.layout.hosts) if st.layout else 0
     console.print(f"lab {st.lab_id} up: {n} hosts in {st.timings.get('total_s', 0):.1f} s; "
@@ -40,6 +41,8 @@ def up(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> None
 @lab_app.command()
 def status(state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
     """The lab's hosts, addresses and container states."""
+    from rscctl.lab import lifecycle
+
     st, hosts = lifecycle.status(state_dir)
     if st.layout is None:
         console.print(f"no lab in {state_dir}")
@@ -60,6 +63,8 @@ def status(state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
 @lab_app.command()
 def down(state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
     """Remove every container, namespace and ssh client of the lab (also after a crash)."""
+    from rscctl.lab import lifecycle
+
     r = lifecycle.down(state_dir)
     console.print(f"lab down: {r.containers} containers, {r.namespaces} namespaces, "
                   f"{r.ssh_clients} ssh clients removed in {r.seconds:.1f} s")
@@ -70,6 +75,10 @@ def hosts(build: BuildArg = "lab",
           as_json: Annotated[bool, typer.Option("--json", help="JSON (the Vagrantfile reads it)")]
           = False) -> None:
     """The hosts a lab of BUILD runs and their addresses (no root needed)."""
+    from rscctl.declare import load_build
+    from rscctl.lab.hosts import lab_layout
+    from rscctl.planner import build_plan
+
     b = load_build(build)
     layout = lab_layout(b, build_plan(b, check=False))
     if as_json:
@@ -82,6 +91,8 @@ def hosts(build: BuildArg = "lab",
 @lab_app.command()
 def trust(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
     """For the Vagrant VMs of BUILD: collect their host keys, write ssh_config and inventory."""
+    from rscctl.lab import lifecycle
+
     st = lifecycle.trust(build, state_dir)
     console.print(f"lab {st.lab_id}: host keys of {len(st.layout.hosts) if st.layout else 0} "
                   f"VMs in {st.path('known_hosts')}; inventory {st.path('inventory.yml')}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -12,7 +12,9 @@ from rich.table import Table
 from rscctl.cli.common import console, default_out
 from rscctl.errors import CheckFailed
 from rscctl.planjson import read_plan
-from rscctl.verify.firewall import FirewallReport, verify_firewall
+
+if TYPE_CHECKING:  # imported when the command runs, so start-up of other commands skips it
+    from rscctl.verify.firewall import FirewallReport
 
 verify_app = typer.Typer(help="Prove properties of rendered artifacts (firewall, ...).",
                          no_args_is_help=True)
@@ -53,6 +55,8 @@ def firewall(
     ] = None,
 ) -> None:
     """Load every rendered ruleset into nft (throwaway namespace) and prove isolation on it."""
+    from rscctl.verify.firewall import verify_firewall
+
     start = time.perf_counter()
     out_dir = default_out(build, out)
     plan = read_plan(out_dir / "plan.json")

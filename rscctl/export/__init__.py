@@ -1,23 +1,14 @@
 """Exporters: each a pure function plan -> {relative path: bytes}. None plans again.
 
-Register a new kind in EXPORTERS; `rscctl plan` writes every kind, `rscctl export --only KIND`
-writes one.
+Register a new kind in EXPORTERS as "module:function" (imported when first used); `rscctl plan`
+writes every kind, `rscctl export --only KIND` writes one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from importlib import import_module
 
-from rscctl.export.csvs import export_csv
-from rscctl.export.drawings import export_drawings
-from rscctl.export.html import export_html
-from rscctl.export.ibtopo import export_fabric
-from rscctl.export.labels import export_labels
-from rscctl.export.netbox import export_netbox
-from rscctl.export.netdata import export_ansible, export_dns, export_hosts
-from rscctl.export.nfs import export_nfs
-from rscctl.export.xlsx import export_xlsx
-from rscctl.firewall.render import export_firewall
 from rscctl.outputs import Files
 from rscctl.planjson import generate_plan_json
 from rscctl.planner.model import Plan
@@ -29,21 +20,42 @@ def export_plan_json(plan: Plan) -> Files:
     return {"plan.json": generate_plan_json(plan).encode("utf-8")}
 
 
-EXPORTERS: dict[str, Exporter] = {
-    "plan": export_plan_json,
-    "csv": export_csv,
-    "xlsx": export_xlsx,
-    "labels": export_labels,
-    "drawings": export_drawings,
-    "html": export_html,
-    "fabric": export_fabric,
-    "netbox": export_netbox,
-    "firewall": export_firewall,
-    "hosts": export_hosts,
-    "dns": export_dns,
-    "ansible": export_ansible,
-    "nfs": export_nfs,
-}
+class _Registry(Mapping[str, Exporter]):
+    """kind -> exporter, each module imported on first use: `rscctl plan --only csv` then skips
+    the import of Jinja2 templates, drawings, spreadsheets and firewall rules."""
+
+    def __init__(self, where: dict[str, str]) -> None:
+        self._where = where  # kind -> "module:function"
+        self._loaded: dict[str, Exporter] = {}
+
+    def __getitem__(self, kind: str) -> Exporter:
+        if kind not in self._loaded:
+            module, _, name = self._where[kind].partition(":")
+            self._loaded[kind] = getattr(import_module(module), name)
+        return self._loaded[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+EXPORTERS: Mapping[str, Exporter] = _Registry({
+    "plan": "rscctl.export:export_plan_json",
+    "csv": "rscctl.export.csvs:export_csv",
+    "xlsx": "rscctl.export.xlsx:export_xlsx",
+    "labels": "rscctl.export.labels:export_labels",
+    "drawings": "rscctl.export.drawings:export_drawings",
+    "html": "rscctl.export.html:export_html",
+    "fabric": "rscctl.export.ibtopo:export_fabric",
+    "netbox": "rscctl.export.netbox:export_netbox",
+    "firewall": "rscctl.firewall.render:export_firewall",
+    "hosts": "rscctl.export.netdata:export_hosts",
+    "dns": "rscctl.export.netdata:export_dns",
+    "ansible": "rscctl.export.netdata:export_ansible",
+    "nfs": "rscctl.export.nfs:export_nfs",
+})
 
 
 def render(plan: Plan, kinds: list[str] | None = None) -> Files:

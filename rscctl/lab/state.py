@@ -16,7 +16,6 @@ from typing import Any
 
 from rscctl.lab.hosts import NETNS_PREFIX, LabLayout, lab_id
 
-DEFAULT_STATE_DIR = Path(".lab")
 STATE_FILE = "state.json"
 
 

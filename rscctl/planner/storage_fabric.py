@@ -21,8 +21,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import networkx as nx
-
 from rscctl.declare.build import Build
 from rscctl.declare.storage import HOST_BASE, StorageSystemGroup
 from rscctl.errors import UserError
@@ -228,6 +226,8 @@ def deliverable_gbps(
     throughput (0: its ports only). GPU nodes are merged into their leaves' sinks, which keeps
     the flow network small (a few hundred vertices for 2,000 nodes).
     """
+    import networkx as nx  # here, not at the top: builds without storage skip its import
+
     cap: dict[tuple[str, str], float] = defaultdict(float)
     served: dict[str, float] = defaultdict(float)
     for c in cables:
