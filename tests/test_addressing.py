@@ -17,7 +17,8 @@ import pytest
 
 from rscctl.declare import load_build
 from rscctl.export import render
-from rscctl.export.netdata import inventory
+from rscctl.export.netdata import inventory, split_host_vars
+from rscctl.outputs import write_files
 from rscctl.planjson import generate_plan_json, parse_plan_json
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
@@ -148,9 +149,8 @@ def test_dns_zones_load_in_bind(tmp_path: Path, small: Plan) -> None:
 
 
 def test_ansible_reads_the_inventory(tmp_path: Path, small: Plan) -> None:
-    files = render(small, ["ansible"])
-    inv = tmp_path / "hosts.yml"
-    inv.write_bytes(files["ansible/inventory/hosts.yml"])
+    write_files(tmp_path, render(small, ["ansible"]))
+    inv = tmp_path / "ansible/inventory"
     exe = Path(sys.executable).parent / "ansible-inventory"
     env = ansible_env(tmp_path, ANSIBLE_INVENTORY_ENABLED="yaml")
     out = subprocess.run([str(exe), "-i", str(inv), "--list"], capture_output=True, text=True,
@@ -171,7 +171,17 @@ def test_ansible_reads_the_inventory(tmp_path: Path, small: Plan) -> None:
 def test_inventory_yaml_reads_back_as_its_data(small: Plan) -> None:
     import yaml
 
-    text = render(small, ["ansible"])["ansible/inventory/hosts.yml"].decode()
-    assert yaml.safe_load(text) == inventory(small)
+    files = render(small, ["ansible"])
+    text = files["ansible/inventory/hosts.yml"].decode()
+    light, host_vars = split_host_vars(inventory(small))
+    assert yaml.safe_load(text) == light
+    for host, hv in host_vars.items():
+        assert yaml.safe_load(files[f"ansible/inventory/host_vars/{host}.yml"]) == hv
+    # put back together, the files say exactly what the inventory data says
+    for group in light["all"]["children"].values():
+        for host, inline in group["hosts"].items():
+            if inline is not None:
+                inline.update(host_vars[host])
+    assert light == inventory(small)
     lines = text.splitlines()
     assert sum(1 for ln in lines if ln.startswith("        dgx0001:")) == 3  # gpu_node, su, nfs
