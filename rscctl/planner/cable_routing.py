@@ -24,7 +24,8 @@ class Stocked:
     part_number: str
 
 
-def _height(ru: int, units: int, route: Route) -> float:
+def device_height(ru: int, units: int, route: Route) -> float:
+    """Height of a device's middle above the floor: where its cables leave it."""
     return (ru - 1 + units / 2) * route.ru_height_m
 
 
@@ -32,7 +33,12 @@ def route_length(
     route: Route, a: Rack, a_ru: int, a_units: int, b: Rack, b_ru: int, b_units: int
 ) -> float:
     """The length a cable needs between two devices, before rounding to stock."""
-    za, zb = _height(a_ru, a_units, route), _height(b_ru, b_units, route)
+    za, zb = device_height(a_ru, a_units, route), device_height(b_ru, b_units, route)
+    return length_between(route, a, za, b, zb)
+
+
+def length_between(route: Route, a: Rack, za: float, b: Rack, zb: float) -> float:
+    """route_length for two devices whose heights (device_height) are known."""
     if a.name == b.name:
         return abs(za - zb) + route.same_rack_slack_m
     rise = max(route.tray_height_m - za, 0.0) + max(route.tray_height_m - zb, 0.0)
