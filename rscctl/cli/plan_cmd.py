@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +63,23 @@ def print_summary(plan: Plan, seconds: float, out: Path | None) -> None:
     console.print(f"planned {plan.build} in {seconds:.2f} s{where}")
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a plan is built and rendered.
+
+    A phase-2 plan is ~300,000 small acyclic records; the collector would scan them again
+    every few hundred allocations and find nothing to free (~0.4 s of a ~4 s run). Reference
+    counting still frees everything; the collector runs again once the command is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def failed_findings(plan: Plan) -> list[Finding]:
     return [
         Finding(f["check"], tuple(f["devices"]), f["message"], f["fix"])
@@ -89,11 +109,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Plan a build, prove its properties and write every output (plan.json first)."""
         start = time.perf_counter()
-        p = build_plan(load_build(build))
         out_dir = default_out(build, out)
         kinds = _kinds(only)
-        if p.passed:
-            write_files(out_dir, render(p, kinds))
+        with cyclic_gc_paused():
+            p = build_plan(load_build(build))
+            if p.passed:
+                write_files(out_dir, render(p, kinds))
         print_summary(p, time.perf_counter() - start, out_dir if p.passed else None)
         if not p.passed:
             raise CheckFailed(failed_findings(p))
@@ -109,8 +130,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write deliverables from an existing out/BUILD/plan.json, without planning again."""
         out_dir = default_out(build, out)
-        p = read_plan(out_dir / "plan.json")
-        files = render(p, _kinds(only))
+        kinds = _kinds(only)
+        with cyclic_gc_paused():
+            files = render(read_plan(out_dir / "plan.json"), kinds)
         write_files(out_dir, files)
         console.print(f"wrote {len(files)} files to {out_dir}")
 
