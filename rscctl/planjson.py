@@ -7,7 +7,9 @@ back gives the same Plan, so exporters run the same from memory or from the file
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import fields
+from json.encoder import encode_basestring
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,23 @@ def _plain(row: list[Any]) -> list[Any]:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def _dump(value: Any) -> str:
-    return _ENCODER.encode(value)
+def _make_dump() -> Callable[[Any], str]:
+    """One C encoder for every value, made once with _ENCODER's settings (the same text).
+
+    JSONEncoder.encode builds a new C encoder on every call: a third of the time of plan.json's
+    ~94,000 rows. Falls back to JSONEncoder.encode where Python has no C accelerator.
+    """
+    try:
+        from _json import make_encoder
+    except ImportError:  # pragma: no cover (CPython always has it)
+        return _ENCODER.encode
+    e = _ENCODER
+    encode = make_encoder({}, e.default, encode_basestring, None, e.key_separator,
+                          e.item_separator, e.sort_keys, e.skipkeys, e.allow_nan)
+    return lambda value: "".join(encode(value, 0))
+
+
+_dump = _make_dump()
 
 
 def generate_plan_json(plan: Plan) -> str:
@@ -54,9 +71,14 @@ def generate_plan_json(plan: Plan) -> str:
         if f.name in _RECORDS:
             names = [x.name for x in fields(_RECORDS[f.name])]
             get = attrgetter(*names)
-            rows = ([get(v)] if len(names) == 1 else list(get(v)) for v in value)
-            plain = _plain if _RECORDS[f.name] is CheckResult else list
-            body = ",\n".join(_dump(plain(row)) for row in rows)
+            rows: Iterable[Any]
+            if _RECORDS[f.name] is CheckResult:
+                rows = (_plain(list(get(v))) for v in value)
+            elif len(names) == 1:
+                rows = ([get(v)] for v in value)
+            else:  # a tuple encodes as a JSON array: no copy to a list (~94,000 rows)
+                rows = map(get, value)
+            body = ",\n".join(map(_dump, rows))
             cols = _dump(names)
             parts.append(f'"{f.name}":{{"columns":{cols},"rows":[\n{body}\n]}}')
         else:
