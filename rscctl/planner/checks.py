@@ -98,13 +98,15 @@ def check_ports_unique(plan: Plan, ctx: Context) -> list[Finding]:
 def check_ports_exist(plan: Plan, ctx: Context) -> list[Finding]:
     """Every cable end is a port its device's model has."""
     out: list[Finding] = []
+    ports = {d.name: ctx.port_names(d.model) for d in plan.devices}
     for c in plan.cables:
         for dev, port in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
-            d = ctx.devices.get(dev)
-            if d is None:
+            names = ports.get(dev)
+            if names is None:
                 out.append(Finding("ports-exist", (dev,), f"cable {c.cable_id} ends at unknown "
                                    f"device {dev}", "plan the device or drop the cable"))
-            elif port not in ctx.port_names(d.model):
+            elif port not in names:
+                d = ctx.devices[dev]
                 out.append(Finding(
                     "ports-exist", (dev,),
                     f"cable {c.cable_id} uses port {port!r}, which a {d.model} does not have",
@@ -207,15 +209,21 @@ def check_spine_reservation(plan: Plan, ctx: Context) -> list[Finding]:
     rails = int(ctx.facts.get("rails", 0))
     per = int(ctx.facts.get("links_per_spine", 0))
     out: list[Finding] = []
+    # (spine model, SU, rail) -> the ports reserved for that leaf, the same on every spine
+    reserved: dict[tuple[str, int, int | None], set[str]] = {}
     for c in plan.cables:
         if c.fabric != "compute":
             continue
         leaf, spine = ctx.devices.get(c.a_device), ctx.devices.get(c.b_device)
         if leaf is None or spine is None or spine.role != "compute-spine" or leaf.su is None:
             continue
-        m = ctx.models[spine.model]
-        base = ((leaf.su - 1) * rails + ((leaf.rail or 1) - 1)) * per
-        allowed = {m.switch_port_name(base + k) for k in range(per) if base + k < m.switch_ports}
+        key = (spine.model, leaf.su, leaf.rail)
+        if key not in reserved:
+            m = ctx.models[spine.model]
+            base = ((leaf.su - 1) * rails + ((leaf.rail or 1) - 1)) * per
+            reserved[key] = {m.switch_port_name(base + k) for k in range(per)
+                             if base + k < m.switch_ports}
+        allowed = reserved[key]
         if c.b_port not in allowed:
             out.append(Finding(
                 "spine-reservation", (leaf.name, spine.name),

@@ -32,6 +32,15 @@ NETWORK_OF_KIND = {"storage": "storage", "inband": "inband", "bmc": "oob", "mgmt
 SELF_MANAGED = {"oob-switch"}  # reached in-band through its uplink: its mgmt port stays free
 
 
+def _cabled_ports(plan: Plan) -> set[tuple[str, str]]:
+    """Every (device, port) some cable ends at."""
+    cabled: set[tuple[str, str]] = set()
+    for c in plan.cables:
+        cabled.add((c.a_device, c.a_port))
+        cabled.add((c.b_device, c.b_port))
+    return cabled
+
+
 def _kinds(ctx: Context) -> dict[str, dict[str, str]]:
     return {name: {p.name: p.kind for p in m.ports} for name, m in ctx.models.items()}
 
@@ -94,11 +103,9 @@ def check_endpoints_connected(plan: Plan, ctx: Context) -> list[Finding]:
         planned |= {"inband", "bmc", "mgmt"}
     if not planned:
         return []
-    cabled: set[tuple[str, str]] = set()
+    cabled = ctx.memo("cabled-ports", lambda: _cabled_ports(plan))
     uplinks: Counter[str] = Counter()
     for c in plan.cables:
-        cabled.add((c.a_device, c.a_port))
-        cabled.add((c.b_device, c.b_port))
         if c.b_device.startswith("mgmt-core"):
             uplinks[c.a_device] += 1
     cores = int(plan.facts.get("management", {}).get("cores", 0))
@@ -199,10 +206,7 @@ def check_addresses_complete(plan: Plan, ctx: Context) -> list[Finding]:
     if not declared:
         return []
     have = {(a.device, a.interface, a.network) for a in plan.addresses}
-    cabled: set[tuple[str, str]] = set()
-    for c in plan.cables:
-        cabled.add((c.a_device, c.a_port))
-        cabled.add((c.b_device, c.b_port))
+    cabled = ctx.memo("cabled-ports", lambda: _cabled_ports(plan))
     kinds = _kinds(ctx)
     out: list[Finding] = []
     for d in plan.devices:
