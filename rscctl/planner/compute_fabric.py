@@ -70,14 +70,16 @@ def cable(pb: PlanBuilder) -> None:
     rails, per_spine = b.rails, b.links_per_spine
     leaf_port = leaf_model.switch_port_names()
     spine_port = spine_model.switch_port_names()
+    spines = {s: spine_name(pb, s) for s in range(1, c.spines + 1)}
     for su in range(1, c.scalable_units + 1):
         count = min(n_per, c.gpu_nodes - (su - 1) * n_per)
+        leaves = {rail: leaf_name(pb, su, rail) for rail in range(1, rails + 1)}
         for slot in range(1, count + 1):
             node = node_name(pb, su, slot)
             for rail in range(1, rails + 1):
                 pb.connect(
                     f"C1-S{su:03d}-N{slot:02d}-R{rail}", FABRIC, node, hca[rail],
-                    leaf_name(pb, su, rail), leaf_port[slot - 1], c.cable_class,
+                    leaves[rail], leaf_port[slot - 1], c.cable_class,
                 )
     for su in range(1, c.scalable_units + 1):
         for rail in range(1, rails + 1):
@@ -89,7 +91,7 @@ def cable(pb: PlanBuilder) -> None:
                     suffix = f"-L{k + 1}" if per_spine > 1 else ""
                     pb.connect(
                         f"C2-S{su:03d}-R{rail}-SP{s:02d}{suffix}", FABRIC,
-                        leaf, leaf_port[up], spine_name(pb, s), spine_port[sp], c.cable_class,
+                        leaf, leaf_port[up], spines[s], spine_port[sp], c.cable_class,
                     )
 
 
