@@ -35,8 +35,9 @@ class Sim:
         self.work = work
 
     def run(self, *cmd: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        # umad2sim writes a fake sysfs (sys-PID/) into the client's working directory
         return subprocess.run(["ibsim-run", *cmd], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, check=False)
+                              text=True, timeout=timeout, check=False, cwd=self.work)
 
     def ibnetdiscover(self) -> str:
         res = self.run("ibnetdiscover")
@@ -53,7 +54,7 @@ class Sim:
         if cn is not None:
             cmd += ["-u", str(cn)]
         res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
-                             check=False)
+                             check=False, cwd=d)
         log = (d / "osm.log").read_text(errors="replace")
         assert res.returncode == 0, res.stderr[-2000:] + log[-2000:]
         return log
