@@ -40,7 +40,7 @@ def load_located(path: Path, display: str | None = None) -> tuple[Any, Locations
         raise UserError(f"{shown}: the file is empty; a declaration needs at least a `name`")
     locs: Locations = {}
     try:
-        data = _construct(node, (), shown, locs)
+        data = _construct(node, (), shown, locs, yaml.SafeLoader(""))
     except yaml.YAMLError as exc:
         raise UserError(f"{shown}: YAML error: {exc}") from None
     return data, locs
@@ -58,24 +58,28 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
-def _construct(node: yaml.Node, path: PathKey, shown: str, locs: Locations) -> Any:
+def _construct(
+    node: yaml.Node, path: PathKey, shown: str, locs: Locations, scalars: yaml.SafeLoader
+) -> Any:
+    """Plain data from a node tree; `scalars` turns each scalar node into its value (one loader
+    for the whole file: making one per scalar was most of this function's time)."""
     locs[path] = (shown, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _construct(key_node, (*path, "<key>"), shown, {})
+            key = _construct(key_node, (*path, "<key>"), shown, {}, scalars)
             if isinstance(key, list | dict):
                 line = key_node.start_mark.line + 1
                 raise UserError(f"{shown}:{line}: a mapping key must be a plain value")
             if key in out:
                 line = key_node.start_mark.line + 1
                 raise UserError(f"{shown}:{line}: key {key!r} is given twice; keep one")
-            out[key] = _construct(value_node, (*path, str(key)), shown, locs)
+            out[key] = _construct(value_node, (*path, str(key)), shown, locs, scalars)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, (*path, i), shown, locs) for i, v in enumerate(node.value)]
-    loader = yaml.SafeLoader("")
-    return loader.construct_object(node, deep=True)
+        return [_construct(v, (*path, i), shown, locs, scalars)
+                for i, v in enumerate(node.value)]
+    return scalars.construct_object(node, deep=True)
 
 
 def _named_list(value: Any) -> bool:
