@@ -15,12 +15,14 @@ $(BIN)/rscctl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .
+	$(BIN)/python -m compileall -q rscctl  # bytecode once: start-up even where PYTHONDONTWRITEBYTECODE is set
 	touch $@
 
 $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q rscctl
 	touch $@
 
 venv: $(BIN)/rscctl
