@@ -51,9 +51,11 @@ lint: venv-dev
 	$(BIN)/mypy
 
 bench: venv-dev
+	$(BIN)/python benchmarks/plan_bench.py --compute-only
 	$(BIN)/python benchmarks/plan_bench.py
 	$(BIN)/python benchmarks/export_bench.py
 	$(BIN)/python benchmarks/firewall_bench.py
+	$(BIN)/python benchmarks/pki_bench.py
 
 # 32-DGX lab up and down (root: namespaces and podman; the first run builds the image).
 bench-lab: venv-dev apt
