@@ -93,3 +93,12 @@ def test_console_script_exit_codes(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and "bad.yaml:" in proc.stderr
     ok = subprocess.run([str(exe), "validate", "phase2"], capture_output=True, text=True)
     assert ok.returncode == 0 and "2,000 nodes" in ok.stdout
+
+
+@pytest.mark.parametrize("args", [["plan"], ["--bogus"], ["plan", "phase1", "--nope"],
+                                  ["frobnicate"]])
+def test_usage_errors_exit_2_without_traceback(args: list[str]) -> None:
+    exe = Path(sys.executable).parent / "rscctl"
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "Usage:" in proc.stderr

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-import click
 import typer
 from rich.markup import escape
 
@@ -38,7 +37,12 @@ register_pki(app)
 def main(argv: list[str] | None = None) -> int:
     """Entry point: never a traceback for a user's mistake."""
     try:
-        app(args=argv, prog_name="rscctl", standalone_mode=False)
+        # Standalone mode: typer reports usage errors itself (usage line, exit 2) and ends
+        # every run with SystemExit; our own errors pass through to the handlers below.
+        app(args=argv, prog_name="rscctl", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_BAD_INPUT)
     except CheckFailed as exc:
         shown: Counter[str] = Counter()
         for f in exc.findings:
@@ -53,14 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     except RscctlError as exc:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return EXIT_BAD_INPUT
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
-        return EXIT_BAD_INPUT
     return 0
 
 
