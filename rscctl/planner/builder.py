@@ -27,7 +27,6 @@ class PlanBuilder:
         self.cables: list[Cable] = []
         self.addresses: list[Address] = []
         self.facts: dict[str, object] = {}
-        self.unstocked: list[tuple[str, float, str]] = []
         self._stocks: dict[str, CableStock] = {}
         # per device: its rack, rack unit and the height its cables leave it, for connect
         # (~50,000 calls in phase 2)
@@ -76,8 +75,7 @@ class PlanBuilder:
         needed = length_between(self.build.floorplan.route, ra, za, rb, zb)
         stock = self._stocks.get(cable_class) or self.stock(cable_class)
         part = stock.pick(needed)
-        if part is None:
-            self.unstocked.append((cable_id, needed, cable_class))
+        if part is None:  # the cable-stock check reports it, with the length needed
             media, number, length = "none", "", round(needed, 2)
         else:
             media, number, length = part.media, part.part_number, part.length_m

@@ -39,7 +39,6 @@ class Context:
         self.facts: dict[str, Any] = plan.facts.get("compute", {})
         self._port_names: dict[str, frozenset[str]] = {}
         self.results: dict[str, list[Finding]] = {}
-        self.leaf_links: dict[str, tuple[int, int, Counter[str]]] | None = None
         self._memo: dict[str, Any] = {}
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
@@ -55,13 +54,6 @@ class Context:
                 [*(p.name for p in m.ports), *m.switch_port_names()]
             )
         return self._port_names[model]
-
-    def port_speed(self, model: str, port: str) -> float:
-        m = self.models[model]
-        for p in m.ports:
-            if p.name == port:
-                return p.speed_gbps
-        return m.switch_port_speed_gbps
 
     def of_role(self, role: str) -> list[str]:
         return [d.name for d in self.plan.devices if d.role == role]
@@ -117,9 +109,7 @@ def check_ports_exist(plan: Plan, ctx: Context) -> list[Finding]:
 
 def _leaf_links(ctx: Context) -> dict[str, tuple[int, int, Counter[str]]]:
     """Per leaf: downlinks, uplinks and uplinks per spine (computed once per run)."""
-    if ctx.leaf_links is None:
-        ctx.leaf_links = _count_leaf_links(ctx)
-    return ctx.leaf_links
+    return ctx.memo("leaf-links", lambda: _count_leaf_links(ctx))
 
 
 def _count_leaf_links(ctx: Context) -> dict[str, tuple[int, int, Counter[str]]]:

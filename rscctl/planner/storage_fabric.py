@@ -32,6 +32,7 @@ from rscctl.planner.addressing import (
 )
 from rscctl.planner.builder import PlanBuilder
 from rscctl.planner.model import Cable, Device, Rack
+from rscctl.planner.servers import server_name
 
 FABRIC = "storage"
 ROLE_LEAF, ROLE_SPINE, ROLE_SYSTEM = "storage-leaf", "storage-spine", "storage-system"
@@ -85,7 +86,7 @@ def server_slots(build: Build) -> list[PortSlot]:
     for g in build.servers:
         for n in range(1, g.count + 1):
             for p in build.model(g.model).ports_of("storage"):
-                out.append(PortSlot(f"{g.name}{n:02d}", p.name, True,
+                out.append(PortSlot(server_name(g, n), p.name, True,
                                     u % s.spines + 1, u // s.spines))
                 u += 1
     return out
