@@ -19,7 +19,7 @@ from rscctl.planner.model import Address, Cable, Plan
 from tests.conftest import write_build
 from tests.netbuild import net_build_dict
 
-NEW_CHECKS = ("fabric-ports", "port-counts", "endpoints-connected", "addresses-unique",
+NEW_CHECKS = ("fabric-ports", "endpoints-connected", "addresses-unique",
               "address-plan", "addresses-complete", "storage-bandwidth")
 
 
@@ -139,14 +139,18 @@ def test_bmc_on_storage_fabric_fails_fabric_ports(small: Plan) -> None:
     assert found and "dgx0001:bmc, a bmc port" in str(found[0]["message"])
 
 
-def test_too_many_cables_fail_port_counts(small: Plan) -> None:
+def test_too_many_cables_fail_port_checks(small: Plan) -> None:
+    """More cables than ports means a port used twice or one the model lacks: the compute
+    checks (ports-unique, ports-exist) run over every fabric and catch it."""
     extra = tuple(
         Cable(f"X-{i}", "oob", "pdu-h1-a01-01-a", "eth1", "H1-A01-01", "oob-s001-1", str(i),
               "H1-A01-03", "utp", "CAT6-UTP-1M", 1.0, "", "")
         for i in range(3)
     )
-    found = findings(replace(small, cables=small.cables + extra), "port-counts")
-    assert found and "pdu-h1-a01-01-a" in str(found[0]["message"])
+    broken = replace(small, cables=small.cables + extra)
+    reused = findings(broken, "ports-unique")
+    assert reused and "pdu-h1-a01-01-a:eth1" in str(reused[0]["message"])
+    assert findings(broken, "ports-exist")  # switch port "0" does not exist
 
 
 def test_unplugged_bmc_fails_endpoints_connected(small: Plan) -> None:

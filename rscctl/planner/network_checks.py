@@ -71,27 +71,6 @@ def check_fabric_ports(plan: Plan, ctx: Context) -> list[Finding]:
     return out
 
 
-@register("port-counts")
-def check_port_counts(plan: Plan, ctx: Context) -> list[Finding]:
-    """No device carries more cables than it has ports."""
-    used: Counter[str] = Counter()
-    for c in plan.cables:
-        used[c.a_device] += 1
-        used[c.b_device] += 1
-    out: list[Finding] = []
-    for dev, n in sorted(used.items()):
-        d = ctx.devices.get(dev)
-        if d is None:
-            continue
-        m = ctx.models[d.model]
-        have = len(m.ports) + m.switch_ports
-        if n > have:
-            out.append(Finding("port-counts", (dev,),
-                               f"{dev} ({d.model}) carries {n} cables but has {have} ports",
-                               f"move {n - have} cables to another {d.role}"))
-    return out
-
-
 @register("endpoints-connected")
 def check_endpoints_connected(plan: Plan, ctx: Context) -> list[Finding]:
     """Every storage, in-band, BMC and management port is cabled; access switches reach the
