@@ -15,9 +15,9 @@ import csv
 import io
 from dataclasses import dataclass
 
-from rscctl.export.pdfmin import MM, Page, fit_size, pdf_string, write_pdf
 from rscctl.export.tables import fmt_length
 from rscctl.export.workorders import WorkOrder, work_orders
+from rscctl.formats.pdf import MM, Page, fit_size, pdf_string, write_pdf
 from rscctl.outputs import Files
 from rscctl.planner.model import Cable, Plan
 

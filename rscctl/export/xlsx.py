@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from rscctl.export.tables import BOM_COLUMNS, bom_rows
 from rscctl.export.workorders import Walker, WorkOrder, work_orders
-from rscctl.export.xlsxml import BOLD, HEADER, TITLE, TOP, WRAP, Sheet, Table, Value, write_xlsx
+from rscctl.formats.xlsx import BOLD, HEADER, TITLE, TOP, WRAP, Sheet, Table, Value, write_xlsx
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 
