@@ -113,3 +113,21 @@ def test_deterministic_and_same_from_plan_json(tmp_path: Path) -> None:
 def test_sheet_name_characters(bad: str) -> None:
     (name,) = sheet_names([bad])
     assert not set(name) & set("[]:*?/\\'")
+
+
+def test_shared_strings_count_every_reference(tmp_path: Path) -> None:
+    """ECMA-376 §18.4.9: sst@count is the number of cells referring to the table, uniqueCount
+    the number of entries (the two differ: labels repeat device and rack names)."""
+    import re
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    data = export_xlsx(with_other_fabrics(small_plan(tmp_path)))["cabling.xlsx"]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/")]
+        sst = ET.fromstring(z.read("xl/sharedStrings.xml"))
+    refs = sum(len(re.findall(r'<c [^>]*t="s"', s)) for s in sheets)
+    entries = len(sst.findall("{*}si"))
+    assert int(sst.get("uniqueCount", "")) == entries
+    assert int(sst.get("count", "")) == refs
+    assert refs > entries

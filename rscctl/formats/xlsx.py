@@ -106,10 +106,13 @@ def quote_sheet(name: str) -> str:
 
 
 class _Strings:
-    """The workbook's shared-string table: string -> its position, already as text."""
+    """The workbook's shared-string table: string -> its position, already as text, and the
+    number of cells that refer to it (`sst@count`, ECMA-376 §18.4.9; `uniqueCount` is the
+    table's length)."""
 
     def __init__(self) -> None:
         self.index: dict[str, str] = {}
+        self.refs = 0
 
     def add(self, values: Iterable[str]) -> dict[str, str]:
         """Append the strings not yet in the table (first-seen order); returns the index."""
@@ -119,6 +122,8 @@ class _Strings:
         return idx
 
     def __getitem__(self, value: str) -> str:
+        """The position of one cell's string (counted as one reference)."""
+        self.refs += 1
         return self.add((value,))[value]
 
     def xml(self) -> str:
@@ -129,7 +134,7 @@ class _Strings:
             keys = [escape(k) for k in keys]
         joined = '</t></si><si><t xml:space="preserve">'.join(keys)
         body = f'<si><t xml:space="preserve">{joined}</t></si>' if keys else ""
-        return (f'{XML_HEAD}<sst {NS} count="{len(keys)}" uniqueCount="{len(keys)}">'
+        return (f'{XML_HEAD}<sst {NS} count="{self.refs}" uniqueCount="{len(keys)}">'
                 f"{body}</sst>")
 
 
@@ -222,6 +227,7 @@ def _table_xml(tb: Table, strings: _Strings) -> str:
             strs: Sequence[str] = col  # type: ignore[assignment]
             widths[i] = max(widths[i], max(map(len, strs), default=0))
             txt = list(map(sst.add(strs).__getitem__, strs))
+            sst.refs += len(strs)
         texts.append(txt)
     styles = tb.styles or (PLAIN,) * ncols
     fitted = [min(max(w * 1.1 + 2, tb.min_width), tb.wrap_width if st == WRAP else tb.max_width)
