@@ -169,10 +169,11 @@ def facts_to_json(facts: Facts) -> dict[str, Any]:
 
 def facts_from_json(data: Any) -> Facts:
     """The typed facts of plain data; a shape that does not fit raises ValueError."""
-    return _decode(Facts, data, "facts")
+    facts: Facts = _decode(Facts, data, "facts")
+    return facts
 
 
-def _decode(tp: Any, data: Any, where: str) -> Any:  # noqa: PLR0911 (one branch per kind)
+def _decode(tp: Any, data: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
         args = typing.get_args(tp)
