@@ -54,6 +54,7 @@ bench: venv-dev
 	$(BIN)/python benchmarks/plan_bench.py --compute-only
 	$(BIN)/python benchmarks/plan_bench.py
 	$(BIN)/python benchmarks/export_bench.py
+	$(BIN)/python benchmarks/formats_bench.py
 	$(BIN)/python benchmarks/firewall_bench.py
 	$(BIN)/python benchmarks/pki_bench.py
 

@@ -1,8 +1,10 @@
 """A minimal PDF writer: pages of text and thin rectangles in the standard Courier fonts.
 
-Why not fpdf2: phase 2 has 64,000+ label ends and the whole issue has 10 s. Courier is one of
-the 14 standard PDF fonts (nothing to embed) and monospaced, so a line's width is 0.6 x size x
-characters and fitting a line to a label needs no font metrics. Each page is one compressed
+Why not fpdf2: phase 2 has 104,000+ label ends on 4,551 sheets and every deliverable together
+has 10 s; `benchmarks/formats_bench.py` writes the same pages with both: 0.3 s here, 3.9 s with
+fpdf2 (peak memory 50 MB against 76 MB). Courier is one of the 14 standard PDF fonts (nothing
+to embed) and monospaced, so a line's width is 0.6 x size x characters and fitting a line to a
+label needs no font metrics. Each page is one compressed
 content stream; the output is deterministic (no dates, no random IDs).
 """
 
