@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rscctl.export.addresses import ADDRESS_COLUMNS, address_rows
+from rscctl.export.escape import FORMULA_START, csv_cell
 from rscctl.export.tables import (
     BOM_COLUMNS,
     CABLE_COLUMNS,
@@ -36,16 +37,29 @@ def plain_line(row: Sequence[Any]) -> str | None:
     return line
 
 
+# A joined line holding none of these has no cell that begins with a formula character.
+_FORMULA_AFTER_COMMA = tuple("," + c for c in FORMULA_START)
+
+
+def guarded(row: Sequence[Any]) -> Sequence[Any]:
+    """The row with every text cell a spreadsheet would run as a formula neutralised."""
+    return tuple(csv_cell(v) for v in row)
+
+
 def csv_bytes(columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """The one CSV writer of every table rscctl writes: csv.writer's bytes, with text cells
+    that begin with =, +, -, @, tab or CR prefixed by ' (CSV injection; numbers stay numbers).
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
+    w.writerow(guarded(tuple(columns)))
     for row in rows:
         line = plain_line(row)
-        if line is None:
-            w.writerow(row)
-        else:
+        if line is not None and not line.startswith(FORMULA_START) and not any(
+                p in line for p in _FORMULA_AFTER_COMMA):
             buf.write(line + "\n")
+        else:
+            w.writerow(guarded(row))
     return buf.getvalue().encode("utf-8")
 
 

@@ -14,11 +14,12 @@ Ansible writes on every host that mounts from that port (playbooks/roles/nfs_tls
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
+from rscctl.export import escape
+from rscctl.export.csvs import csv_bytes
+from rscctl.export.escape import systemd_escape_path
 from rscctl.export.names import iface_name
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
@@ -40,21 +41,30 @@ class Mount:
         return systemd_escape_path(self.where) + ".mount"
 
 
-def systemd_escape_path(path: str) -> str:
-    """`systemd-escape --path`: strip slashes, '/' -> '-', other specials as \\xNN."""
-    out = []
-    for i, ch in enumerate(path.strip("/")):
-        if ch == "/":
-            out.append("-")
-        elif ch.isalnum() or ch in ":_" or (ch == "." and i > 0):
-            out.append(ch)
-        else:
-            out.append(f"\\x{ord(ch):02x}")
-    return "".join(out) or "-"
-
-
 def nfs_settings(plan: Plan) -> dict[str, Any]:
     return dict((plan.facts.get("storage") or {}).get("nfs") or {})
+
+
+KEY_PATHS = ("ca_path", "cert_path", "key_path")
+
+
+def checked_settings(plan: Plan) -> dict[str, Any]:
+    """nfs_settings with every value tlshd.conf holds checked against the key-file grammar."""
+    settings = nfs_settings(plan)
+    for key in KEY_PATHS:
+        if key in settings:
+            escape.keyfile_value(str(settings[key]), f"storage.nfs.{key}")
+    return settings
+
+
+def checked_mount(m: Mount) -> Mount:
+    """A mount whose values can be unit lines: one line each, Where= a normalised path."""
+    escape.systemd_value(m.what, "mount what (storage system, dns.domain, export)")
+    escape.mount_point(m.where, "storage.systems[].mount_point")
+    escape.systemd_value(m.options, "storage.nfs.mount_options")
+    escape.plain_text(m.export, "storage.systems[].export")
+    escape.dns_name(m.what.split(":", 1)[0], "mount server (storage system, dns.domain)")
+    return m
 
 
 def clients(plan: Plan) -> list[tuple[str, int]]:
@@ -93,25 +103,24 @@ def unit_file(m: Mount) -> str:
     """Where the unit is written: one file per server port and mount point (hosts that mount
     from the same server port get the same bytes), e.g. nfs/units/cache001-data0/mnt-cache.mount.
     """
-    return f"nfs/units/{m.what.split('.', 1)[0]}/{m.unit}"
+    return f"nfs/units/{escape.host_label(m.what.split('.', 1)[0], 'mount server')}/{m.unit}"
 
 
 def export_nfs(plan: Plan) -> Files:
     """nfs/tlshd.conf, nfs/mounts.csv (every client's mounts) and each distinct mount unit."""
-    settings = nfs_settings(plan)
+    settings = checked_settings(plan)
     if not settings:
         return {}
-    files: Files = {"nfs/tlshd.conf": render("nfs/tlshd.conf.j2", build=plan.build,
+    build = escape.plain_text(plan.build, "name")
+    files: Files = {"nfs/tlshd.conf": render("nfs/tlshd.conf.j2", build=build,
                                              nfs=settings).encode("utf-8")}
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(MOUNT_COLUMNS)
+    rows = []
     for host, items in mounts(plan).items():
         for m in items:
             path = unit_file(m)
-            w.writerow((host, m.unit, m.what, m.where, m.options, path))
+            rows.append((host, m.unit, m.what, m.where, m.options, path))
             if path not in files:
-                files[path] = render("nfs/nfs.mount.j2", build=plan.build,
-                                     mount=m).encode("utf-8")
-    files["nfs/mounts.csv"] = buf.getvalue().encode("utf-8")
+                files[path] = render("nfs/nfs.mount.j2", build=build,
+                                     mount=checked_mount(m)).encode("utf-8")
+    files["nfs/mounts.csv"] = csv_bytes(MOUNT_COLUMNS, rows)
     return files

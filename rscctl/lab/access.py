@@ -6,13 +6,15 @@ ssh-keyscan from the controller's namespace until every host answered.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from rscctl.errors import MissingTool, RscctlError
+from rscctl.errors import MissingTool, RscctlError, UserError
+from rscctl.export import escape
 from rscctl.lab import netproxy
 from rscctl.lab.hosts import LabHost, LabLayout
 from rscctl.lab.image import LAB_USER
@@ -38,7 +40,33 @@ def ensure_keypair(state_dir: Path) -> Path:
 
 
 def proxy_command(netns_path: Path) -> str:
-    return f"{sys.executable} -I -S {Path(netproxy.__file__).resolve()} {netns_path} %h %p"
+    """The ProxyCommand line: each path one shell word with its `%` doubled (ssh expands
+    %-tokens, then runs the line through /bin/sh); %h %p are ssh's own tokens."""
+    words = (sys.executable, "-I", "-S", str(Path(netproxy.__file__).resolve()),
+             str(netns_path))
+    return " ".join(escape.proxy_word(w, "lab ProxyCommand") for w in words) + " %h %p"
+
+
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9_./@+-]*")
+
+
+def _state_path(sd: Path) -> str:
+    """The state dir as written in ssh_config, inventory.yml and ansible_ssh_common_args:
+    three grammars (ssh, YAML, shell words), so only characters plain in all three."""
+    text = str(sd)
+    if not _SAFE_PATH.fullmatch(text):
+        raise UserError(f"--state-dir {text!r}: the lab writes it into ssh_config and an "
+                        "Ansible inventory; use a path of letters, digits and _ . / @ + -")
+    return text
+
+
+def _checked_host(h: LabHost) -> LabHost:
+    """A lab host whose name, role and group are plain words of ssh_config and YAML."""
+    escape.ssh_host_pattern(escape.host_label(h.name, "lab host name"), "lab host name")
+    escape.host_label(h.role, "lab host role")
+    if not re.fullmatch(r"[a-z0-9_]+", h.group):
+        raise UserError(f"lab group {h.group!r} (from role {h.role!r}): use letters, digits, -")
+    return h
 
 
 def parse_keyscan(text: str) -> dict[str, str]:
@@ -100,7 +128,14 @@ def write_access(state_dir: Path, lab_id: str, layout: LabLayout, keys: dict[str
                  jumps: dict[str, str] | None = None) -> None:
     """known_hosts, ssh_config and inventory.yml in the state dir (hosts with a key only)."""
     sd = state_dir.resolve()
-    hosts = tuple(h for h in layout.hosts if str(h.address) in keys)
+    _state_path(sd)
+    escape.host_label(layout.build, "name")
+    hosts = tuple(_checked_host(h) for h in layout.hosts if str(h.address) in keys)
+    for name, jump in (jumps or {}).items():
+        escape.ssh_host_pattern(name, "lab host name")
+        escape.ssh_config_value(jump, "lab ProxyJump")
+    if proxy is not None:
+        escape.plain_text(proxy, "lab ProxyCommand")
     groups: dict[str, list[LabHost]] = {}
     for h in hosts:
         groups.setdefault(h.group, []).append(h)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rscctl.errors import RscctlError
+from rscctl.export.escape import batch_line, batch_token
 from rscctl.lab.hosts import LabHost
 
 NETNS_DIR = Path("/run/netns")
@@ -23,6 +24,8 @@ def ip_batch(lines: Sequence[str], netns: str | None = None, force: bool = False
     """Run `ip [-n NS] [-force] -batch -` over `lines`."""
     if not lines:
         return
+    for line in lines:
+        batch_line(line)
     cmd = ["ip", *(["-n", netns] if netns else []), *(["-force"] if force else []),
            "-batch", "-"]
     res = subprocess.run(cmd, input="\n".join(lines) + "\n", text=True, capture_output=True,
@@ -32,12 +35,19 @@ def ip_batch(lines: Sequence[str], netns: str | None = None, force: bool = False
 
 
 def add_namespaces(names: Iterable[str]) -> None:
-    ip_batch([f"netns add {n}" for n in names])
+    ip_batch([f"netns add {_ns(n)}" for n in names])
+
+
+def _ns(name: str) -> str:
+    """A namespace name that is one word of a batch line and one file in /run/netns."""
+    return batch_token(name, "lab namespace (host name)", slash=False)
 
 
 def wire(switch_ns: str, ctl_ns: str, hosts: Sequence[tuple[str, LabHost]],
          controller: tuple[str, int]) -> None:
     """The bridge, one veth per host (eth0 inside, vN on the bridge), addresses and routes."""
+    for ns in (switch_ns, ctl_ns, *(ns for ns, _ in hosts)):
+        _ns(ns)
     lines = [f"link add {BRIDGE} type bridge stp_state 0 forward_delay 0",
              "link set lo up"]
     for i, (ns, _) in enumerate(hosts):
@@ -52,6 +62,7 @@ def wire(switch_ns: str, ctl_ns: str, hosts: Sequence[tuple[str, LabHost]],
 
 
 def _address(ns: str, cidr: str) -> None:
+    batch_token(cidr, "lab address")
     ip_batch(["link set lo up", f"addr add {cidr} dev eth0", "link set eth0 up",
               "route add default dev eth0"], ns)
 
@@ -65,4 +76,4 @@ def lab_namespaces(prefix: str) -> list[str]:
 
 def delete_namespaces(names: Iterable[str]) -> None:
     """Delete namespaces (their veths and the bridge go with them); missing ones are fine."""
-    ip_batch([f"netns del {n}" for n in names], force=True)
+    ip_batch([f"netns del {_ns(n)}" for n in names], force=True)
