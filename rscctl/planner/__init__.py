@@ -1,40 +1,65 @@
 """Declaration -> plan: a pure function. No I/O, no clock, no randomness.
 
-The planner runs its stages in a fixed order on one PlanBuilder; each stage is a module named
-for its idea (compute_fabric, ...). Then every named check runs on the finished plan.
+Each stage is a module named for its idea and a function of the declaration and of the earlier
+stages' results, returning only what it adds (rscctl.planner.builder.StageResult). The order is
+in the signatures: servers take the rack space compute left, storage cables to compute's nodes
+and the servers, management to everything placed before it, addressing names servers among
+them. Then every declared check (rscctl.planner.checks.CHECKS) runs on the finished plan.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 
 from rscctl.declare.build import Build
-from rscctl.planner import (
-    addressing,
-    compute_fabric,
-    management,
-    network_checks,  # noqa: F401  (importing it registers its checks)
-    servers,
-    storage_fabric,
-)
+from rscctl.planner import addressing, compute_fabric, management, servers, storage_fabric
 from rscctl.planner import firewall as firewall_policy
-from rscctl.planner.builder import PlanBuilder
+from rscctl.planner.builder import (
+    AddressesResult,
+    ComputeResult,
+    ManagementResult,
+    PolicyResult,
+    ServersResult,
+    StageResult,
+    StorageResult,
+)
 from rscctl.planner.checks import run_checks
 from rscctl.planner.floorplan import expand_racks
-from rscctl.planner.model import Plan
-
-Stage = Callable[[PlanBuilder], None]
-
-# The order matters: later stages take the rack space earlier ones leave.
-STAGES: list[Stage] = [
-    compute_fabric.plan_compute, servers.plan_servers, storage_fabric.plan_storage,
-    management.plan_management, addressing.plan_addresses, firewall_policy.plan_policy,
-]
+from rscctl.planner.model import Plan, Rack
 
 
-def _facts(build: Build, pb: PlanBuilder) -> dict[str, object]:
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """Every stage's result, in the order they ran (and the plan lists their records)."""
+
+    racks: tuple[Rack, ...]
+    compute: ComputeResult
+    servers: ServersResult
+    storage: StorageResult
+    management: ManagementResult
+    addresses: AddressesResult
+    policy: PolicyResult
+
+    def results(self) -> tuple[StageResult, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self)[1:])
+
+
+def plan_stages(build: Build) -> Stages:
+    """Run the stages; each gets the results it depends on, so the order cannot drift."""
+    racks = expand_racks(build)
+    compute = compute_fabric.plan_compute(build, racks)
+    servers_ = servers.plan_servers(build, racks, compute)
+    storage = storage_fabric.plan_storage(build, racks, compute, servers_)
+    mgmt = management.plan_management(build, racks, compute, servers_, storage)
+    addresses = addressing.plan_addresses(build, compute, servers_, storage, mgmt)
+    policy = firewall_policy.plan_policy(build)
+    return Stages(racks, compute, servers_, storage, mgmt, addresses, policy)
+
+
+def _facts(build: Build, stages: Stages) -> dict[str, object]:
     c = build.compute
+    results = stages.results()
     return {
         "compute": {
             "gpu_nodes": c.gpu_nodes,
@@ -47,29 +72,29 @@ def _facts(build: Build, pb: PlanBuilder) -> dict[str, object]:
             "max_sus": c.max_sus,
             "port_speed_gbps": build.model(c.leaf_model).switch_port_speed_gbps,
         },
-        "counts": dict(sorted(Counter(d.role for d in pb.devices).items())),
+        "counts": dict(sorted(Counter(d.role for r in results for d in r.devices).items())),
         "site": build.site or build.name,
         **({"guids": dict(sorted(c.guids.items()))} if c.guids else {}),
-        **pb.facts,
+        **{k: v for r in results for k, v in r.facts.items()},
     }
 
 
 def build_plan(build: Build, check: bool = True) -> Plan:
     """The complete plan of a build, with the result of every named check."""
-    pb = PlanBuilder(build, expand_racks(build))
-    for stage in STAGES:
-        stage(pb)
-    used = sorted({d.model for d in pb.devices})
+    stages = plan_stages(build)
+    results = stages.results()
+    devices = tuple(d for r in results for d in r.devices)
+    used = sorted({d.model for d in devices})
     plan = Plan(
         build=build.name,
         description=build.description,
-        racks=pb.racks,
-        devices=tuple(pb.devices),
-        cables=tuple(pb.cables),
+        racks=stages.racks,
+        devices=devices,
+        cables=tuple(c for r in results for c in r.cables),
         models={m: build.model(m).model_dump(mode="json") for m in used},
         cable_families=tuple(f.model_dump(mode="json") for f in build.catalog.cables),
-        addresses=tuple(pb.addresses),
-        facts=_facts(build, pb),
+        addresses=tuple(a for r in results for a in r.addresses),
+        facts=_facts(build, stages),
     )
     if not check:
         return plan
@@ -78,9 +103,7 @@ def build_plan(build: Build, check: bool = True) -> Plan:
 
 def with_checks(plan: Plan) -> Plan:
     """The same plan with its checks (re-)run."""
-    from dataclasses import replace
-
     return replace(plan, checks=run_checks(plan))
 
 
-__all__ = ["STAGES", "build_plan", "with_checks"]
+__all__ = ["Stages", "build_plan", "plan_stages", "with_checks"]

@@ -27,8 +27,16 @@ from ipaddress import IPv4Network
 
 from rscctl.declare.build import Build
 from rscctl.errors import UserError
-from rscctl.planner.builder import PlanBuilder
-from rscctl.planner.model import Address
+from rscctl.planner.builder import (
+    AddressesResult,
+    ComputeResult,
+    ManagementResult,
+    ServersResult,
+    StorageResult,
+    addresses_of,
+    devices_of,
+)
+from rscctl.planner.model import Address, Device
 
 # VLAN of segment k of a network: base + k (the gateways' interface names, vlan1001, ...).
 VLAN_BASE = {"inband": 1000, "oob": 2000, "storage": 3000}
@@ -152,16 +160,16 @@ def plan_ipoib(build: Build, out: list[Address]) -> None:
             ap.add(out, name, port, "ipoib", rail - 1, n)
 
 
-def nameservers(pb: PlanBuilder) -> list[str]:
+def nameservers(build: Build, devices: list[Device], addresses: list[Address]) -> list[str]:
     """The declared name servers, else the first two management hosts, bastions or other
     servers (else any in-band host): a zone always has a name server with an address."""
-    declared = list(pb.build.dns.nameservers)
-    addressed = {a.device for a in pb.addresses if a.network == "inband"}
+    declared = list(build.dns.nameservers)
+    addressed = {a.device for a in addresses if a.network == "inband"}
     if not addressed:
         return declared   # no management network planned: nothing to resolve them with
     for name in declared:
         if name not in addressed:
-            hosts = [d.name for d in pb.devices if d.role in ("management-host", "bastion")]
+            hosts = [d.name for d in devices if d.role in ("management-host", "bastion")]
             raise UserError(
                 f"dns.nameservers: {name!r} is not a planned host with an in-band address; "
                 f"name one of: {', '.join(hosts[:6]) or 'a server declared under servers'}"
@@ -169,19 +177,26 @@ def nameservers(pb: PlanBuilder) -> list[str]:
     if declared:
         return declared
     for role in ("management-host", "bastion"):
-        found = [d.name for d in pb.devices if d.role == role and d.name in addressed][:2]
+        found = [d.name for d in devices if d.role == role and d.name in addressed][:2]
         if found:
             return found
-    servers = [d.name for d in pb.devices if d.name in addressed
-               and pb.build.model(d.model).kind == "server"]
-    return servers[:2] or [d.name for d in pb.devices if d.name in addressed][:1]
+    servers = [d.name for d in devices if d.name in addressed
+               and build.model(d.model).kind == "server"]
+    return servers[:2] or [d.name for d in devices if d.name in addressed][:1]
 
 
-def plan_addresses(pb: PlanBuilder) -> None:
-    """The last addressing step: IPoIB, and the declared networks as facts for downstream."""
-    plan_ipoib(pb.build, pb.addresses)
-    b = pb.build
-    pb.facts["networks"] = {
+def plan_addresses(build: Build, compute: ComputeResult, servers: ServersResult,
+                   storage: StorageResult, management: ManagementResult) -> AddressesResult:
+    """The last addressing step, after every stage that places devices: IPoIB, and the
+    declared networks and DNS (name servers among the addressed hosts) as facts."""
+    earlier = (compute, servers, storage, management)
+    own: list[Address] = []
+    plan_ipoib(build, own)
+    devices = list(devices_of(*earlier))
+    addresses = [*addresses_of(*earlier), *own]
+    b = build
+    facts: dict[str, object] = {}
+    facts["networks"] = {
         name: {
             "supernet": str(net.supernet),
             "segment_prefix": net.segment_prefix,
@@ -190,5 +205,7 @@ def plan_addresses(pb: PlanBuilder) -> None:
         }
         for name, net in sorted(b.networks.items())
     }
-    pb.facts["dns"] = {**b.dns.model_dump(mode="json"), "nameservers": nameservers(pb)}
-    pb.facts["addresses"] = len(pb.addresses)
+    facts["dns"] = {**b.dns.model_dump(mode="json"),
+                    "nameservers": nameservers(b, devices, addresses)}
+    facts["addresses"] = len(addresses)
+    return AddressesResult(addresses=tuple(own), facts=facts)

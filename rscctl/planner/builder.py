@@ -1,36 +1,112 @@
-"""The planner's working state, shared by its stages: racks, placed devices, cables.
+"""What a planner stage returns (StageResult), and the working state it builds it with.
 
-Each stage (compute fabric, storage, management, ...) adds devices and cables through this one
-object, so lengths, parts and labels are computed the same way for every network.
+A stage (compute fabric, servers, storage, management, addresses, policy) is a function of the
+declaration and of the earlier stages' results, returning only what it adds: its devices,
+cables, addresses, facts and the rack space its devices take. rscctl.planner composes them; the
+order is in the signatures (storage takes the compute and servers results, ...), and each
+result has its own type so that mypy rejects a stage given the wrong or a missing one.
+
+Inside a stage, a StageBuilder places and cables through one object, so that lengths, parts
+and labels are computed the same way for every network; it sees earlier stages' devices (their
+racks and units, for placement and cable ends) but adds only to its own result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import TypeVar
 
 from rscctl.declare.build import Build
 from rscctl.errors import UserError
 from rscctl.planner.cable_routing import CableStock, device_height, length_between
 from rscctl.planner.labels import end_text, label
 from rscctl.planner.model import Address, Cable, Device, Rack
-from rscctl.planner.placement import RackFiller
+from rscctl.planner.placement import RackFiller, RackTake
 
 
-class PlanBuilder:
-    def __init__(self, build: Build, racks: tuple[Rack, ...]) -> None:
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    """What one stage adds to the plan. `rack_use` is the rack space its devices took, in the
+    order taken, so that later stages fill the racks from where it left them."""
+
+    devices: tuple[Device, ...] = ()
+    cables: tuple[Cable, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    facts: Mapping[str, object] = field(default_factory=dict)
+    rack_use: tuple[RackTake, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeResult(StageResult):
+    """GPU nodes, compute leaves and spines, and the Clos between them (compute_fabric)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServersResult(StageResult):
+    """Service hosts in the management racks (servers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StorageResult(StageResult):
+    """The storage fabric, its addresses and its bandwidth facts (storage_fabric)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManagementResult(StageResult):
+    """PDUs, management cores and access switches, their cables and addresses (management)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressesResult(StageResult):
+    """IPoIB addresses, the declared networks and DNS as facts (addressing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult(StageResult):
+    """The isolation policy as a fact (firewall)."""
+
+
+R = TypeVar("R", bound=StageResult)
+
+
+def devices_of(*results: StageResult) -> Iterator[Device]:
+    return chain.from_iterable(r.devices for r in results)
+
+
+def addresses_of(*results: StageResult) -> Iterator[Address]:
+    return chain.from_iterable(r.addresses for r in results)
+
+
+class StageBuilder:
+    """One stage's working state: earlier stages' devices (read only) and what it adds."""
+
+    def __init__(self, build: Build, racks: tuple[Rack, ...], *earlier: StageResult) -> None:
         self.build = build
         self.racks = racks
         self.rack_by_name = {r.name: r for r in racks}
-        self.filler = RackFiller()
+        self.filler = RackFiller(chain.from_iterable(r.rack_use for r in earlier))
+        self.earlier_devices = list(devices_of(*earlier))
+        self.earlier_addresses = list(addresses_of(*earlier))
+        self.device_by_name = {d.name: d for d in self.earlier_devices}
         self.devices: list[Device] = []
-        self.device_by_name: dict[str, Device] = {}
         self.cables: list[Cable] = []
         self.addresses: list[Address] = []
         self.facts: dict[str, object] = {}
         self._stocks: dict[str, CableStock] = {}
         # per device: its rack, rack unit and the height its cables leave it, for connect
-        # (~50,000 calls in phase 2)
+        # (~50,000 calls in phase 2); earlier stages' devices are added on first use
         self._ends: dict[str, tuple[Rack, int, float]] = {}
+
+    def result(self, kind: type[R]) -> R:
+        """This stage's own devices, cables, addresses, facts and rack space."""
+        return kind(tuple(self.devices), tuple(self.cables), tuple(self.addresses),
+                    dict(self.facts), tuple(self.filler.taken))
+
+    def all_devices(self) -> list[Device]:
+        """Earlier stages' devices, then this stage's, in plan order."""
+        return [*self.earlier_devices, *self.devices]
 
     def racks_of(self, kind: str, su: int | None = None) -> list[Rack]:
         return [r for r in self.racks if r.kind == kind and (su is None or r.su == su)]
@@ -49,12 +125,21 @@ class PlanBuilder:
             raise UserError(f"device name {device.name!r} is produced twice; check naming")
         self.devices.append(device)
         self.device_by_name[device.name] = device
-        rack = self.rack_by_name.get(device.rack)
-        if rack is not None:
-            units = self.build.model(device.model).rack_units
-            z = device_height(device.ru, units, self.build.floorplan.route)
-            self._ends[device.name] = (rack, device.ru, z)
+        if device.rack in self.rack_by_name:
+            self._add_end(device)
         return device
+
+    def _add_end(self, device: Device) -> tuple[Rack, int, float]:
+        rack = self.rack_by_name[device.rack]
+        units = self.build.model(device.model).rack_units
+        z = device_height(device.ru, units, self.build.floorplan.route)
+        end = self._ends[device.name] = (rack, device.ru, z)
+        return end
+
+    def _end(self, name: str) -> tuple[Rack, int, float]:
+        """Where a cable leaves device `name` (this stage's or an earlier one's)."""
+        end = self._ends.get(name)
+        return end if end is not None else self._add_end(self.device_by_name[name])
 
     def place_in(self, racks: Iterable[Rack], device: Device) -> Device:
         """Place a device in the first of `racks` with room for it."""
@@ -71,7 +156,7 @@ class PlanBuilder:
         cable_class: str,
     ) -> Cable:
         """Add a cable from device a (lower tier) to device b, with length, part and labels."""
-        (ra, ru_a, za), (rb, ru_b, zb) = self._ends[a], self._ends[b]
+        (ra, ru_a, za), (rb, ru_b, zb) = self._end(a), self._end(b)
         needed = length_between(self.build.floorplan.route, ra, za, rb, zb)
         stock = self._stocks.get(cable_class) or self.stock(cable_class)
         part = stock.pick(needed)

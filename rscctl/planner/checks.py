@@ -1,355 +1,90 @@
-"""Named checks that prove the plan's properties. Each returns findings, empty when it holds.
+"""The named checks that prove the plan's properties: the declared list, and the runner.
 
-They read only the Plan (devices, cables, the models it carries and its facts), so they run on
-a fresh plan, on plan.json read back, and on a plan a test has broken on purpose.
-
-full-bisection is proved from the structure: a two-level Clos whose every leaf has at least as
-many uplinks as node ports (m >= n) spread evenly over all spines is rearrangeably non-blocking
-(Clos 1953; Benes), so any permutation of traffic runs at full rate and any bisection carries
-half the endpoints' bandwidth. The spines are directors, themselves non-blocking two-level trees
-of ASICs (checked from their ASIC layout). Tests cross-check this with max-flow on small builds.
+Every check the planner runs is a record in CHECKS below, in the order the plan reports them:
+its name, its function, what it says when it holds, and the checks it relies on (premises).
+The functions live with their topic: fabric_checks (ports, the compute Clos, racks, cable
+stock), network_checks (storage, management, addresses), firewall (zones). A check whose
+premise fails is reported as not proven, with the premise named; it never reads another
+check's result itself.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable
-from itertools import pairwise
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from rscctl.declare.catalog import HardwareModel
 from rscctl.errors import Finding
+from rscctl.planner import fabric_checks as fc
+from rscctl.planner import firewall as fw
+from rscctl.planner import network_checks as nc
+from rscctl.planner.check_context import Check, CheckFn, Context, SummaryFn
 from rscctl.planner.model import CheckResult, Plan
 
 if TYPE_CHECKING:  # only bisection_flow (tests) needs networkx
     import networkx as nx
 
-CheckFn = Callable[[Plan, "Context"], list[Finding]]
-T = TypeVar("T")
+CHECKS: tuple[Check, ...] = (
+    Check("ports-unique", fc.check_ports_unique),
+    Check("ports-exist", fc.check_ports_exist),
+    Check("leaf-1to1", fc.check_leaf_1to1),
+    Check("spine-spread", fc.check_spine_spread),
+    Check("rail-alignment", fc.check_rail_alignment),
+    Check("spine-reservation", fc.check_spine_reservation),
+    Check("rack-capacity", fc.check_rack_capacity),
+    Check("cable-stock", fc.check_cable_stock),
+    Check("full-bisection", fc.check_full_bisection, fc.bisection_summary,
+          premises=("leaf-1to1", "spine-spread")),
+    Check("fabric-ports", nc.check_fabric_ports),
+    Check("endpoints-connected", nc.check_endpoints_connected),
+    Check("addresses-unique", nc.check_addresses_unique, nc.addresses_summary),
+    Check("address-plan", nc.check_address_plan),
+    Check("addresses-complete", nc.check_addresses_complete),
+    Check("storage-bandwidth", nc.check_storage_bandwidth, nc.storage_summary),
+    Check("firewall-zones", fw.check_firewall_zones, fw.firewall_zones_summary),
+)
 
 
-class Context:
-    """What several checks need, computed once per run."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self.models = {k: HardwareModel.model_validate(v) for k, v in plan.models.items()}
-        self.devices = plan.device_index()
-        self.compute_peers = compute_peers(plan)
-        self.facts: dict[str, Any] = plan.facts.get("compute", {})
-        self._port_names: dict[str, frozenset[str]] = {}
-        self.results: dict[str, list[Finding]] = {}
-        self._memo: dict[str, Any] = {}
-
-    def memo(self, key: str, compute: Callable[[], T]) -> T:
-        """A value several checks (or a check and its summary) need, computed once per run."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return cast(T, self._memo[key])
-
-    def port_names(self, model: str) -> frozenset[str]:
-        if model not in self._port_names:
-            m = self.models[model]
-            self._port_names[model] = frozenset(
-                [*(p.name for p in m.ports), *m.switch_port_names()]
-            )
-        return self._port_names[model]
-
-    def of_role(self, role: str) -> list[str]:
-        return [d.name for d in self.plan.devices if d.role == role]
+def validate_checks(checks: Sequence[Check]) -> None:
+    """Names are unique and every premise is declared before the check that relies on it
+    (so the runner knows its result when the check runs)."""
+    seen: set[str] = set()
+    for check in checks:
+        if check.name in seen:
+            raise ValueError(f"check {check.name!r} is declared twice")
+        for premise in check.premises:
+            if premise not in seen:
+                raise ValueError(
+                    f"check {check.name!r}: premise {premise!r} is not declared before it"
+                )
+        seen.add(check.name)
 
 
-def compute_peers(plan: Plan) -> dict[str, list[str]]:
-    """Per device, the far end of each of its compute cables: all the checks need of the graph
-    (plain lists build several times faster than a networkx graph of ~50,000 edges)."""
-    peers: dict[str, list[str]] = defaultdict(list)
-    for c in plan.cables:
-        if c.fabric == "compute":
-            peers[c.a_device].append(c.b_device)
-            peers[c.b_device].append(c.a_device)
-    return peers
+validate_checks(CHECKS)
 
 
-def check_ports_unique(plan: Plan, ctx: Context) -> list[Finding]:
-    """No port carries two cables."""
-    seen: dict[tuple[str, str], str] = {}
-    out: list[Finding] = []
-    for c in plan.cables:
-        for end in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
-            if end in seen:
-                out.append(Finding(
-                    "ports-unique", (end[0],),
-                    f"port {end[0]}:{end[1]} carries cables {seen[end]} and {c.cable_id}",
-                    "give one of the cables another port",
-                ))
-            else:
-                seen[end] = c.cable_id
-    return out
+def _not_proven(check: Check, premise: str, findings: list[Finding]) -> Finding:
+    return Finding(check.name, tuple(f.devices[0] for f in findings[:5] if f.devices),
+                   f"not proven: its premise {premise} does not hold", f"fix {premise} first")
 
 
-def check_ports_exist(plan: Plan, ctx: Context) -> list[Finding]:
-    """Every cable end is a port its device's model has."""
-    out: list[Finding] = []
-    ports = {d.name: ctx.port_names(d.model) for d in plan.devices}
-    for c in plan.cables:
-        for dev, port in ((c.a_device, c.a_port), (c.b_device, c.b_port)):
-            names = ports.get(dev)
-            if names is None:
-                out.append(Finding("ports-exist", (dev,), f"cable {c.cable_id} ends at unknown "
-                                   f"device {dev}", "plan the device or drop the cable"))
-            elif port not in names:
-                d = ctx.devices[dev]
-                out.append(Finding(
-                    "ports-exist", (dev,),
-                    f"cable {c.cable_id} uses port {port!r}, which a {d.model} does not have",
-                    f"use a port of {d.model} (the catalog lists them)",
-                ))
-    return out
-
-
-def _leaf_links(ctx: Context) -> dict[str, tuple[int, int, Counter[str]]]:
-    """Per leaf: downlinks, uplinks and uplinks per spine (computed once per run)."""
-    return ctx.memo("leaf-links", lambda: _count_leaf_links(ctx))
-
-
-def _count_leaf_links(ctx: Context) -> dict[str, tuple[int, int, Counter[str]]]:
-    out: dict[str, tuple[int, int, Counter[str]]] = {}
-    for leaf in ctx.of_role("compute-leaf"):
-        down = up = 0
-        per_spine: Counter[str] = Counter()
-        for peer in ctx.compute_peers.get(leaf, ()):
-            d = ctx.devices.get(peer)
-            role = d.role if d else None
-            if role == "gpu-node":
-                down += 1
-            elif role == "compute-spine":
-                up += 1
-                per_spine[peer] += 1
-        out[leaf] = (down, up, per_spine)
-    return out
-
-
-def check_leaf_1to1(plan: Plan, ctx: Context) -> list[Finding]:
-    """Every leaf has as much uplink as downlink bandwidth (its SU's full node ports)."""
-    per_su = int(ctx.facts.get("nodes_per_su", 0))
-    out: list[Finding] = []
-    for leaf, (down, up, _) in _leaf_links(ctx).items():
-        need = max(down, per_su)
-        if up < need:
-            out.append(Finding(
-                "leaf-1to1", (leaf,),
-                f"{leaf} has {up} uplinks for {need} node ports ({up}:{need} is oversubscribed)",
-                f"cable {need - up} more uplinks from {leaf} to the spines",
-            ))
-    return out
-
-
-def check_spine_spread(plan: Plan, ctx: Context) -> list[Finding]:
-    """Every leaf reaches every spine with the same number of links."""
-    spines = ctx.of_role("compute-spine")
-    links = _leaf_links(ctx)
-    counts = Counter(n for _, _, ps in links.values() for s in spines for n in [ps.get(s, 0)])
-    if not counts:
-        return []
-    expected = counts.most_common(1)[0][0] if len(counts) > 1 else next(iter(counts))
-    out: list[Finding] = []
-    if expected == 0:
-        return [Finding("spine-spread", tuple(spines), "no leaf reaches the spines",
-                        "cable the leaf uplinks")]
-    for leaf, (_, _, ps) in links.items():
-        for s in spines:
-            if ps.get(s, 0) != expected:
-                out.append(Finding(
-                    "spine-spread", (leaf, s),
-                    f"{leaf} has {ps.get(s, 0)} links to {s}, every other pair has {expected}",
-                    f"move uplinks of {leaf} so that each spine gets {expected}",
-                ))
-    return out
-
-
-def check_rail_alignment(plan: Plan, ctx: Context) -> list[Finding]:
-    """HCA of rail i of a node goes to its own SU's rail-i leaf, and nothing else does."""
-    node_rails: dict[str, dict[str, int]] = {}
-    for name, m in ctx.models.items():
-        node_rails[name] = {p.name: p.rail for p in m.ports if p.kind == "compute" and p.rail}
-    out: list[Finding] = []
-    for c in plan.cables:
-        if c.fabric != "compute":
-            continue
-        a, b = ctx.devices.get(c.a_device), ctx.devices.get(c.b_device)
-        if a is None or b is None or a.role != "gpu-node":
-            continue
-        rail = node_rails.get(a.model, {}).get(c.a_port)
-        if b.role != "compute-leaf":
-            out.append(Finding("rail-alignment", (a.name, b.name),
-                               f"{a.name}:{c.a_port} goes to {b.role} {b.name}, not a leaf",
-                               "cable node HCAs only to their rail leaves"))
-        elif rail != b.rail or a.su != b.su:
-            out.append(Finding(
-                "rail-alignment", (a.name, b.name),
-                f"cable {c.cable_id}: {a.name}:{c.a_port} (SU {a.su}, rail {rail}) lands on "
-                f"{b.name} (SU {b.su}, rail {b.rail})",
-                f"move it to the rail-{rail} leaf of SU {a.su}",
-            ))
-    return out
-
-
-def check_spine_reservation(plan: Plan, ctx: Context) -> list[Finding]:
-    """Each leaf uses the spine ports reserved for its SU slot and rail (growth adds only)."""
-    rails = int(ctx.facts.get("rails", 0))
-    per = int(ctx.facts.get("links_per_spine", 0))
-    out: list[Finding] = []
-    # (spine model, SU, rail) -> the ports reserved for that leaf, the same on every spine
-    reserved: dict[tuple[str, int, int | None], set[str]] = {}
-    for c in plan.cables:
-        if c.fabric != "compute":
-            continue
-        leaf, spine = ctx.devices.get(c.a_device), ctx.devices.get(c.b_device)
-        if leaf is None or spine is None or spine.role != "compute-spine" or leaf.su is None:
-            continue
-        key = (spine.model, leaf.su, leaf.rail)
-        if key not in reserved:
-            m = ctx.models[spine.model]
-            base = ((leaf.su - 1) * rails + ((leaf.rail or 1) - 1)) * per
-            reserved[key] = {m.switch_port_name(base + k) for k in range(per)
-                             if base + k < m.switch_ports}
-        allowed = reserved[key]
-        if c.b_port not in allowed:
-            out.append(Finding(
-                "spine-reservation", (leaf.name, spine.name),
-                f"cable {c.cable_id} lands on {spine.name}:{c.b_port}, outside the ports "
-                f"reserved for SU {leaf.su} rail {leaf.rail} ({', '.join(sorted(allowed))})",
-                "use the reserved port, or growth would have to move this cable",
-            ))
-    return out
-
-
-def check_full_bisection(plan: Plan, ctx: Context) -> list[Finding]:
-    """From structure: 1:1 leaves spread evenly over non-blocking spines, every HCA cabled."""
-    out: list[Finding] = []
-    rails = int(ctx.facts.get("rails", 0))
-    for node in ctx.of_role("gpu-node"):
-        degree = len(ctx.compute_peers.get(node, ()))
-        if degree != rails:
-            out.append(Finding("full-bisection", (node,),
-                               f"{node} has {degree} compute links, not {rails}",
-                               "cable every compute HCA of the node"))
-    for spine in ctx.of_role("compute-spine"):
-        m = ctx.models[ctx.devices[spine].model]
-        if m.asics and m.asics.external_ports_per_leaf_asic > m.asics.spine_asics:
-            out.append(Finding(
-                "full-bisection", (spine,),
-                f"{m.part_number}: a leaf ASIC has {m.asics.external_ports_per_leaf_asic} front "
-                f"ports but only {m.asics.spine_asics} links up inside the director",
-                "use a non-blocking director",
-            ))
-    for name in ("leaf-1to1", "spine-spread"):
-        if premise := ctx.results.get(name):
-            out.append(Finding("full-bisection", tuple(f.devices[0] for f in premise[:5]),
-                               f"{name} does not hold, so the Clos is not non-blocking",
-                               f"fix {name} first"))
-    return out
-
-
-
-
-def check_rack_capacity(plan: Plan, ctx: Context) -> list[Finding]:
-    """No rack holds more units or power than it has; no two devices share a rack unit."""
-    racks = plan.rack_index()
-    used: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-    power: dict[str, float] = defaultdict(float)
-    out: list[Finding] = []
-    for d in plan.devices:
-        m = ctx.models[d.model]
-        used[d.rack].append((d.ru, d.ru + m.rack_units - 1, d.name))
-        power[d.rack] += m.power_kw
-    for rack, spans in used.items():
-        r = racks.get(rack)
-        if r is None:
-            out.append(Finding("rack-capacity", tuple(s[2] for s in spans),
-                               f"devices placed in unknown rack {rack}", "declare the rack"))
-            continue
-        spans.sort()
-        for (lo1, hi1, n1), (lo2, _hi2, n2) in pairwise(spans):
-            if lo2 <= hi1:
-                out.append(Finding("rack-capacity", (n1, n2),
-                                   f"{n1} (U{lo1}-U{hi1}) and {n2} (from U{lo2}) overlap "
-                                   f"in {rack}", "move one of them"))
-        if spans and (spans[0][0] < 1 or spans[-1][1] > r.units):
-            out.append(Finding("rack-capacity", (spans[-1][2],),
-                               f"{rack} is used beyond U1-U{r.units}", "move the device"))
-        if power[rack] > r.power_kw + 1e-9:
-            out.append(Finding("rack-capacity", tuple(s[2] for s in spans),
-                               f"{rack} draws {power[rack]:.1f} kW of its {r.power_kw} kW",
-                               "move devices to another rack or raise the rack's power"))
-    return out
-
-
-def check_cable_stock(plan: Plan, ctx: Context) -> list[Finding]:
-    """Every cable has a stocked part long enough; copper never beyond its reach."""
-    limits = {(f["media"], f["cable_class"]): f["max_length_m"] for f in plan.cable_families}
-    reach = {media: max(v for (m, _), v in limits.items() if m == media)
-             for media, _ in limits}
-    out: list[Finding] = []
-    for c in plan.cables:
-        if not c.part_number:
-            out.append(Finding("cable-stock", (c.a_device, c.b_device),
-                               f"cable {c.cable_id} needs {c.length_m} m, longer than any "
-                               "stocked cable", "stock a longer cable or move the racks closer"))
-        elif c.length_m > reach.get(c.media, 0) + 1e-9:
-            out.append(Finding("cable-stock", (c.a_device, c.b_device),
-                               f"cable {c.cable_id}: {c.media} of {c.length_m} m is past its "
-                               f"reach of {reach.get(c.media)} m", "use a longer-reach medium"))
-    return out
-
-CHECKS: dict[str, CheckFn] = {
-    "ports-unique": check_ports_unique,
-    "ports-exist": check_ports_exist,
-    "leaf-1to1": check_leaf_1to1,
-    "spine-spread": check_spine_spread,
-    "rail-alignment": check_rail_alignment,
-    "spine-reservation": check_spine_reservation,
-    "rack-capacity": check_rack_capacity,
-    "cable-stock": check_cable_stock,
-    "full-bisection": check_full_bisection,
-}
-
-
-def register(name: str) -> Callable[[CheckFn], CheckFn]:
-    """Other planner modules (storage, management, addressing) add their checks by name."""
-
-    def deco(fn: CheckFn) -> CheckFn:
-        CHECKS[name] = fn
-        return fn
-
-    return deco
-
-
-def _bisection_summary(plan: Plan, ctx: Context) -> str:
-    hcas = len(ctx.of_role("gpu-node")) * int(ctx.facts.get("rails", 0))
-    speed = float(ctx.facts.get("port_speed_gbps", 0))
-    return (
-        f"proved from structure (Clos m >= n): {hcas:,} HCAs x {speed:g} Gb/s, "
-        f"bisection {hcas * speed / 2 / 1000:,.1f} Tb/s"
-    )
-
-
-SUMMARIES: dict[str, Callable[[Plan, Context], str]] = {"full-bisection": _bisection_summary}
-
-
-def run_checks(plan: Plan) -> tuple[CheckResult, ...]:
-    """Run every named check on the plan; full-bisection sees the results of its premises."""
+def run_checks(plan: Plan, checks: Sequence[Check] = CHECKS) -> tuple[CheckResult, ...]:
+    """Run every declared check on the plan, in order; a check whose premise failed is not
+    proven (it fails, naming the premise)."""
+    validate_checks(checks)
     ctx = Context(plan)
+    failed: dict[str, list[Finding]] = {}
     results: list[CheckResult] = []
-    for name, fn in CHECKS.items():
-        findings = fn(plan, ctx)
-        ctx.results[name] = findings
+    for check in checks:
+        findings = check.run(plan, ctx)
+        findings += [_not_proven(check, p, failed[p]) for p in check.premises if p in failed]
+        if findings:
+            failed[check.name] = findings
         summary = (
             f"{len(findings)} finding{'s' * (len(findings) != 1)}" if findings
-            else SUMMARIES[name](plan, ctx) if name in SUMMARIES else "holds"
+            else check.summary(plan, ctx) if check.summary is not None else "holds"
         )
         results.append(CheckResult(
-            name, not findings, summary,
+            check.name, not findings, summary,
             tuple({"check": f.check, "devices": list(f.devices), "message": f.message,
                    "fix": f.fix} for f in findings),
         ))
@@ -369,5 +104,8 @@ def bisection_flow(g: nx.Graph, left: list[str], right: list[str], capacity: flo
         h.add_edge("__src__", n, capacity=float("inf"))
     for n in right:
         h.add_edge(n, "__dst__", capacity=float("inf"))
-    value = float(nx.maximum_flow_value(h, "__src__", "__dst__"))
-    return value
+    return float(nx.maximum_flow_value(h, "__src__", "__dst__"))
+
+
+__all__ = ["CHECKS", "Check", "CheckFn", "Context", "SummaryFn", "bisection_flow", "run_checks",
+           "validate_checks"]

@@ -12,31 +12,33 @@
 
 from __future__ import annotations
 
-from rscctl.planner.builder import PlanBuilder
-from rscctl.planner.model import Device
+from rscctl.declare.build import Build
+from rscctl.planner.builder import ComputeResult, StageBuilder
+from rscctl.planner.model import Device, Rack
 
 FABRIC = "compute"
 
 
-def node_name(pb: PlanBuilder, su: int, slot: int) -> str:
+def node_name(pb: StageBuilder, su: int, slot: int) -> str:
     n = (su - 1) * pb.build.compute.nodes_per_su + slot
     return pb.build.naming.node.format(n=n, su=su, slot=slot)
 
 
-def leaf_name(pb: PlanBuilder, su: int, rail: int) -> str:
+def leaf_name(pb: StageBuilder, su: int, rail: int) -> str:
     return pb.build.naming.leaf.format(su=su, rail=rail)
 
 
-def spine_name(pb: PlanBuilder, n: int) -> str:
+def spine_name(pb: StageBuilder, n: int) -> str:
     return pb.build.naming.spine.format(n=n)
 
 
 def spine_port_index(rails: int, links_per_spine: int, su: int, rail: int, link: int) -> int:
-    """0-based port of a spine that leaf (su, rail) uses for its `link`-th link to it."""
+    """The leaf-to-spine rule: the 0-based port of a spine that leaf (su, rail) uses for its
+    `link`-th link to it (the planner cables by it, spine-reservation checks by it)."""
     return ((su - 1) * rails + (rail - 1)) * links_per_spine + link
 
 
-def place_devices(pb: PlanBuilder) -> None:
+def place_devices(pb: StageBuilder) -> None:
     """Nodes two per GPU rack of their SU's pod; leaves in the pod's network rack; spines."""
     c = pb.build.compute
     rails = pb.build.rails
@@ -58,7 +60,7 @@ def place_devices(pb: PlanBuilder) -> None:
         pb.place_in(spine_racks, dev)
 
 
-def cable(pb: PlanBuilder) -> None:
+def cable(pb: StageBuilder) -> None:
     """Node-leaf cables, then leaf-spine cables, in SU, rail, port order."""
     c = pb.build.compute
     b = pb.build
@@ -95,6 +97,9 @@ def cable(pb: PlanBuilder) -> None:
                     )
 
 
-def plan_compute(pb: PlanBuilder) -> None:
-    place_devices(pb)
-    cable(pb)
+def plan_compute(build: Build, racks: tuple[Rack, ...]) -> ComputeResult:
+    """The first stage: nodes, leaves and spines in the empty floor plan, and the Clos."""
+    sb = StageBuilder(build, racks)
+    place_devices(sb)
+    cable(sb)
+    return sb.result(ComputeResult)

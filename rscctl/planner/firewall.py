@@ -1,40 +1,39 @@
 """Carry the isolation policy into the plan, so the firewall is rendered from plan.json alone.
 
 The policy is recorded as declared (zones, flows) with the supernets of the networks it names;
-zone prefixes are resolved from the plan's address plan when the rulesets are rendered
-(rscctl.firewall.zones), so the result does not depend on the order of the planner's stages.
+zone prefixes are resolved from the plan's address plan (rscctl.planner.zones) when the check
+runs and when the rulesets are rendered, so they do not depend on the order of the stages.
 """
 
 from __future__ import annotations
 
+from rscctl.declare.build import Build
 from rscctl.errors import Finding
-from rscctl.planner.builder import PlanBuilder
-from rscctl.planner.checks import SUMMARIES, Context, register
+from rscctl.planner.builder import PolicyResult
+from rscctl.planner.check_context import Context
 from rscctl.planner.model import Plan
 
 
-def plan_policy(pb: PlanBuilder) -> None:
-    policy = pb.build.policy
+def plan_policy(build: Build) -> PolicyResult:
+    """The policy as declared, with the supernets it names: a function of the declaration only."""
+    policy = build.policy
     if policy is None:
-        return
-    pb.facts["firewall"] = {
+        return PolicyResult()
+    return PolicyResult(facts={"firewall": {
         "policy": policy.model_dump(mode="json", by_alias=True),
-        "networks": {name: str(n.supernet) for name, n in sorted(pb.build.networks.items())},
-    }
+        "networks": {name: str(n.supernet) for name, n in sorted(build.networks.items())},
+    }})
 
 
-@register("firewall-zones")
 def check_firewall_zones(plan: Plan, ctx: Context) -> list[Finding]:
     """The bastion and management zones hold addresses, or the operators are locked out.
 
     The declaration is checked when it is loaded; this is the part only the address plan
     can tell: a role pattern that matches no addressed device leaves its zone empty.
     """
-    from rscctl.firewall.zones import resolve_zones  # the firewall package imports the planner
-
-    if "firewall" not in plan.facts:
+    zm = ctx.zones
+    if zm is None:
         return []
-    zm = ctx.memo("zones", lambda: resolve_zones(plan))
     out = []
     for zone in zm.zones:
         if zone.kind in ("bastion", "management") and not zone.prefixes:
@@ -49,14 +48,9 @@ def check_firewall_zones(plan: Plan, ctx: Context) -> list[Finding]:
     return out
 
 
-def _summary(plan: Plan, ctx: Context) -> str:
-    from rscctl.firewall.zones import resolve_zones
-
-    if "firewall" not in plan.facts:
+def firewall_zones_summary(plan: Plan, ctx: Context) -> str:
+    zm = ctx.zones
+    if zm is None:
         return "no policy declared"
-    zm = ctx.memo("zones", lambda: resolve_zones(plan))
     zoned = sum(1 for z in zm.zones if z.prefixes)
     return f"{zoned} of {len(zm.zones)} zones hold addresses; {zm.unzoned} addresses unzoned"
-
-
-SUMMARIES["firewall-zones"] = _summary

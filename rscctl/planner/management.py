@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rscctl.declare.build import Build
 from rscctl.declare.storage import HOST_BASE, Management
 from rscctl.errors import UserError
 from rscctl.planner.addressing import (
@@ -32,7 +33,13 @@ from rscctl.planner.addressing import (
     row_segment,
     su_segment,
 )
-from rscctl.planner.builder import PlanBuilder
+from rscctl.planner.builder import (
+    ComputeResult,
+    ManagementResult,
+    ServersResult,
+    StageBuilder,
+    StorageResult,
+)
 from rscctl.planner.model import Device, Rack
 
 ROLE_INBAND, ROLE_OOB, ROLE_CORE, ROLE_PDU = "inband-switch", "oob-switch", "mgmt-core", "pdu"
@@ -76,22 +83,22 @@ class Segment:
     switches: dict[str, list[str]]
 
 
-def _ports(pb: PlanBuilder, model: str, network: str) -> list[str]:
+def _ports(pb: StageBuilder, model: str, network: str) -> list[str]:
     return [p.name for p in pb.build.model(model).ports if p.kind in NET_KINDS[network]]
 
 
-def _switch_count(pb: PlanBuilder, n: int) -> int:
+def _switch_count(pb: StageBuilder, n: int) -> int:
     per = pb.build.model(_mgmt(pb).access_model).switch_ports
     return max(1, -(-n // per))
 
 
-def _mgmt(pb: PlanBuilder) -> Management:
+def _mgmt(pb: StageBuilder) -> Management:
     m = pb.build.management
     assert m is not None
     return m
 
 
-def pod_endpoints(pb: PlanBuilder, su: int) -> dict[str, list[Endpoint]]:
+def pod_endpoints(pb: StageBuilder, su: int) -> dict[str, list[Endpoint]]:
     """A pod's endpoints by position, from the declaration (absent nodes keep their place)."""
     b = pb.build
     c = b.compute
@@ -120,10 +127,10 @@ def pod_endpoints(pb: PlanBuilder, su: int) -> dict[str, list[Endpoint]]:
     return {"inband": inband, "oob": oob}
 
 
-def row_endpoints(pb: PlanBuilder, racks: list[Rack], scope: str) -> dict[str, list[Endpoint]]:
+def row_endpoints(pb: StageBuilder, racks: list[Rack], scope: str) -> dict[str, list[Endpoint]]:
     """A row's endpoints: rack by rack, devices bottom-up, ports in catalog order."""
     by_rack: dict[str, list[Device]] = {r.name: [] for r in racks}
-    for d in pb.devices:
+    for d in pb.all_devices():
         if d.rack in by_rack and d.role not in (ROLE_INBAND, ROLE_OOB):
             by_rack[d.rack].append(d)
     out: dict[str, list[Endpoint]] = {"inband": [], "oob": []}
@@ -138,7 +145,7 @@ def row_endpoints(pb: PlanBuilder, racks: list[Rack], scope: str) -> dict[str, l
     return out
 
 
-def _segments(pb: PlanBuilder) -> list[Segment]:
+def _segments(pb: StageBuilder) -> list[Segment]:
     """Every pod, then every row without pods that has endpoints, with its switch names."""
     b = pb.build
     out: list[Segment] = []
@@ -190,7 +197,7 @@ def _segments(pb: PlanBuilder) -> list[Segment]:
     return out
 
 
-def place_pdus(pb: PlanBuilder) -> None:
+def place_pdus(pb: StageBuilder) -> None:
     """Zero-U PDUs at the back of every rack (rack unit 1 is where their cable leaves)."""
     m = _mgmt(pb)
     for rack in pb.racks:
@@ -199,7 +206,7 @@ def place_pdus(pb: PlanBuilder) -> None:
                             rack.su, None, feed))
 
 
-def place_cores(pb: PlanBuilder) -> None:
+def place_cores(pb: StageBuilder) -> None:
     racks = pb.racks_of("management")
     if not racks:
         raise UserError("floorplan: the management core needs racks of kind management; add some")
@@ -208,7 +215,7 @@ def place_cores(pb: PlanBuilder) -> None:
         pb.place_in(racks, Device(core_name(k), ROLE_CORE, m.core_model, "", 0, None, None, k))
 
 
-def cable_segment(pb: PlanBuilder, seg: Segment) -> None:
+def cable_segment(pb: StageBuilder, seg: Segment) -> None:
     """Place a segment's access switches, cable its endpoints and the switches' uplinks."""
     m = _mgmt(pb)
     access = pb.build.model(m.access_model)
@@ -239,7 +246,7 @@ def cable_segment(pb: PlanBuilder, seg: Segment) -> None:
                        access.switch_port_name(i % per), m.access_cable_class)
 
 
-def address_segment(pb: PlanBuilder, seg: Segment, ap: AddressPlan) -> None:
+def address_segment(pb: StageBuilder, seg: Segment, ap: AddressPlan) -> None:
     """Cores' gateways, oob switches' own addresses, then every endpoint by position."""
     m = _mgmt(pb)
     mgmt_port = [p.name for p in pb.build.model(m.access_model).ports_of("mgmt")]
@@ -264,10 +271,13 @@ def address_segment(pb: PlanBuilder, seg: Segment, ap: AddressPlan) -> None:
                 ap.add(pb.addresses, ep[0], ep[1], net, seg.segment, HOST_BASE + i)
 
 
-def plan_management(pb: PlanBuilder) -> None:
-    """PDUs, the core pair, every segment's access switches, cables and addresses."""
-    if pb.build.management is None:
-        return
+def plan_management(build: Build, racks: tuple[Rack, ...], compute: ComputeResult,
+                    servers: ServersResult, storage: StorageResult) -> ManagementResult:
+    """PDUs, the core pair, every segment's access switches, cables and addresses: the last
+    stage to take rack space, cabled to the devices of every earlier one."""
+    if build.management is None:
+        return ManagementResult()
+    pb = StageBuilder(build, racks, compute, servers, storage)
     place_pdus(pb)
     place_cores(pb)
     ap = AddressPlan(pb.build)
@@ -282,3 +292,4 @@ def plan_management(pb: PlanBuilder) -> None:
         "cores": m.cores,
         "pdus_per_rack": m.pdus_per_rack,
     }
+    return pb.result(ManagementResult)

@@ -1,6 +1,6 @@
 """Named checks of the storage fabric, the management networks and the address plan.
 
-Registered into rscctl.planner.checks.CHECKS; like the compute checks they read only the Plan
+Declared in rscctl.planner.checks; like the compute checks they read only the Plan
 (cables, devices, the catalog entries it carries, its facts), so they hold for plan.json read
 back and fail on a plan a test has broken on purpose.
 """
@@ -13,13 +13,8 @@ from collections import Counter
 from ipaddress import IPv4Network, ip_network
 
 from rscctl.errors import Finding
-from rscctl.planner.checks import SUMMARIES, Context, register
+from rscctl.planner.check_context import Context
 from rscctl.planner.model import Plan
-from rscctl.planner.storage_fabric import (
-    deliverable_gbps,
-    leaf_oversubscription,
-    port_speeds,
-)
 
 # Which port kinds may sit on a cable of each fabric (switch ports are unnamed and fit any).
 FABRIC_KINDS = {
@@ -32,26 +27,12 @@ NETWORK_OF_KIND = {"storage": "storage", "inband": "inband", "bmc": "oob", "mgmt
 SELF_MANAGED = {"oob-switch"}  # reached in-band through its uplink: its mgmt port stays free
 
 
-def _cabled_ports(plan: Plan) -> set[tuple[str, str]]:
-    """Every (device, port) some cable ends at."""
-    cabled: set[tuple[str, str]] = set()
-    for c in plan.cables:
-        cabled.add((c.a_device, c.a_port))
-        cabled.add((c.b_device, c.b_port))
-    return cabled
-
-
-def _kinds(ctx: Context) -> dict[str, dict[str, str]]:
-    return {name: {p.name: p.kind for p in m.ports} for name, m in ctx.models.items()}
-
-
 def _device_kinds(plan: Plan, ctx: Context) -> dict[str, dict[str, str]]:
     """Per device, its named ports' kinds (switch ports are unnamed: not in the map)."""
-    kinds = _kinds(ctx)
+    kinds = ctx.port_kinds
     return {d.name: kinds.get(d.model, {}) for d in plan.devices}
 
 
-@register("fabric-ports")
 def check_fabric_ports(plan: Plan, ctx: Context) -> list[Finding]:
     """A node's port sits only on the fabric of its kind (no BMC on storage, no HCA on oob)."""
     dev_kinds = _device_kinds(plan, ctx)
@@ -71,7 +52,6 @@ def check_fabric_ports(plan: Plan, ctx: Context) -> list[Finding]:
     return out
 
 
-@register("endpoints-connected")
 def check_endpoints_connected(plan: Plan, ctx: Context) -> list[Finding]:
     """Every storage, in-band, BMC and management port is cabled; access switches reach the
     cores. Networks the build does not plan (no storage or management declared) are skipped."""
@@ -82,7 +62,7 @@ def check_endpoints_connected(plan: Plan, ctx: Context) -> list[Finding]:
         planned |= {"inband", "bmc", "mgmt"}
     if not planned:
         return []
-    cabled = ctx.memo("cabled-ports", lambda: _cabled_ports(plan))
+    cabled = ctx.cabled_ports
     uplinks: Counter[str] = Counter()
     for c in plan.cables:
         if c.b_device.startswith("mgmt-core"):
@@ -109,7 +89,6 @@ def check_endpoints_connected(plan: Plan, ctx: Context) -> list[Finding]:
     return out
 
 
-@register("addresses-unique")
 def check_addresses_unique(plan: Plan, ctx: Context) -> list[Finding]:
     """No address is given twice, and no interface gets two addresses on one network."""
     by_addr: dict[str, str] = {}
@@ -132,7 +111,6 @@ def check_addresses_unique(plan: Plan, ctx: Context) -> list[Finding]:
     return out
 
 
-@register("address-plan")
 def check_address_plan(plan: Plan, ctx: Context) -> list[Finding]:
     """Supernets never overlap; every address is a host of its own segment of its network's
     declared supernet, with the segment's prefix length."""
@@ -177,7 +155,6 @@ def check_address_plan(plan: Plan, ctx: Context) -> list[Finding]:
     return out
 
 
-@register("addresses-complete")
 def check_addresses_complete(plan: Plan, ctx: Context) -> list[Finding]:
     """Every cabled storage, in-band, BMC and management port has an address on its network;
     with IPoIB declared, so does every GPU node's compute port."""
@@ -185,8 +162,8 @@ def check_addresses_complete(plan: Plan, ctx: Context) -> list[Finding]:
     if not declared:
         return []
     have = {(a.device, a.interface, a.network) for a in plan.addresses}
-    cabled = ctx.memo("cabled-ports", lambda: _cabled_ports(plan))
-    kinds = _kinds(ctx)
+    cabled = ctx.cabled_ports
+    kinds = ctx.port_kinds
     out: list[Finding] = []
     for d in plan.devices:
         for port, kind in kinds.get(d.model, {}).items():
@@ -202,29 +179,14 @@ def check_addresses_complete(plan: Plan, ctx: Context) -> list[Finding]:
     return out
 
 
-def _storage_numbers(plan: Plan, ctx: Context) -> tuple[float, dict[str, float]]:
-    roles = {d.name: d.role for d in plan.devices}
-    model_of = {d.name: d.model for d in plan.devices}
-    speed = port_speeds(ctx.models, plan.cables, model_of)
-    throughput = {d.name: ctx.models[d.model].throughput_gbytes_s * 8 for d in plan.devices
-                  if d.role == "storage-system"}
-    facts = plan.facts.get("storage", {})
-    over = leaf_oversubscription(plan.cables, roles, speed,
-                                 float(facts.get("designed_leaf_down_gbps", 0)))
-    return deliverable_gbps(plan.cables, roles, speed, throughput), over
-
-
-_numbers: dict[int, tuple[float, dict[str, float]]] = {}
-
-
-@register("storage-bandwidth")
 def check_storage_bandwidth(plan: Plan, ctx: Context) -> list[Finding]:
     """Max flow storage -> GPUs over the cabled fabric meets the declared target, and no storage
     leaf is oversubscribed past the declared ratio."""
     facts = plan.facts.get("storage")
     if not facts:
         return []
-    gbps, over = _storage_numbers(plan, ctx)
+    numbers = ctx.storage_numbers
+    gbps, over = numbers.deliverable_gbps, numbers.leaf_oversubscription
     target = float(facts["target_tbytes_s"]) * 8000
     limit = float(facts["max_oversubscription"])
     out: list[Finding] = []
@@ -242,17 +204,15 @@ def check_storage_bandwidth(plan: Plan, ctx: Context) -> list[Finding]:
                 f"{leaf} is oversubscribed {ratio:.2f}:1, more than the declared {limit:g}:1",
                 f"cable more uplinks from {leaf} to the storage spines",
             ))
-    if not out:  # the summary (run only when the check holds) reuses the numbers
-        _numbers[id(ctx)] = (gbps, over)
     return out
 
 
-def _storage_summary(plan: Plan, ctx: Context) -> str:
+def storage_summary(plan: Plan, ctx: Context) -> str:
     facts = plan.facts.get("storage")
     if not facts:
         return "no storage declared"
-    cached = _numbers.pop(id(ctx), None)
-    gbps, over = cached if cached is not None else _storage_numbers(plan, ctx)
+    numbers = ctx.storage_numbers
+    gbps, over = numbers.deliverable_gbps, numbers.leaf_oversubscription
     target = float(facts["target_tbytes_s"])
     worst = max(over.values(), default=0.0)
     return (f"max flow {gbps / 8000:.2f} TB/s >= target {target:g} TB/s "
@@ -260,13 +220,7 @@ def _storage_summary(plan: Plan, ctx: Context) -> str:
             f"{worst:.2f}:1 <= {float(facts['max_oversubscription']):g}:1")
 
 
-SUMMARIES["storage-bandwidth"] = _storage_summary
-
-
-def _addresses_summary(plan: Plan, ctx: Context) -> str:
+def addresses_summary(plan: Plan, ctx: Context) -> str:
     per = Counter(a.network for a in plan.addresses)
     return f"{len(plan.addresses):,} addresses, " + ", ".join(
         f"{n} {k:,}" for n, k in sorted(per.items()))
-
-
-SUMMARIES["addresses-unique"] = _addresses_summary

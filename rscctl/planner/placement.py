@@ -7,17 +7,25 @@ from collections.abc import Iterable
 from rscctl.errors import UserError
 from rscctl.planner.model import Rack
 
+# One reservation: rack name, units, kW (a stage's results carry the ones it made, in order).
+RackTake = tuple[str, int, float]
+
 
 class RackFiller:
     """Hands out rack units in a sequence of racks, rack by rack, bottom to top.
 
-    Stages of the planner share one filler per rack so that later stages (management switches,
-    storage) take the space earlier stages left, in a fixed order: placement stays stable.
+    Each stage of the planner starts a filler from the reservations earlier stages made
+    (`earlier`, replayed in order), so later stages (management switches, storage) take the
+    space earlier stages left, in a fixed order: placement stays stable. `taken` holds this
+    filler's own reservations, for the stage's result.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, earlier: Iterable[RackTake] = ()) -> None:
         self._next_ru: dict[str, int] = {}
         self._power: dict[str, float] = {}
+        self.taken: list[RackTake] = []
+        for rack, units, power_kw in earlier:
+            self._reserve(rack, units, power_kw)
 
     def used_power(self, rack: str) -> float:
         return self._power.get(rack, 0.0)
@@ -36,9 +44,13 @@ class RackFiller:
                 f"rack {rack.name} is full ({rack.units}U, {rack.power_kw} kW); "
                 "add racks of its kind to the floor plan"
             )
-        ru = self._next_ru.get(rack.name, 1)
-        self._next_ru[rack.name] = ru + units
-        self._power[rack.name] = self.used_power(rack.name) + power_kw
+        self.taken.append((rack.name, units, power_kw))
+        return self._reserve(rack.name, units, power_kw)
+
+    def _reserve(self, rack: str, units: int, power_kw: float) -> int:
+        ru = self._next_ru.get(rack, 1)
+        self._next_ru[rack] = ru + units
+        self._power[rack] = self.used_power(rack) + power_kw
         return ru
 
     def take_first(self, racks: Iterable[Rack], units: int, power_kw: float, what: str) -> Rack:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from rscctl.declare.build import ServerGroup
-from rscctl.planner.builder import PlanBuilder
-from rscctl.planner.model import Device
+from rscctl.declare.build import Build, ServerGroup
+from rscctl.planner.builder import ComputeResult, ServersResult, StageBuilder
+from rscctl.planner.model import Device, Rack
 
 
 def server_name(group: ServerGroup, n: int) -> str:
     return f"{group.name}{n:02d}"
 
 
-def plan_servers(pb: PlanBuilder) -> None:
-    racks = pb.racks_of("management")
-    for group in pb.build.servers:
+def plan_servers(build: Build, racks: tuple[Rack, ...], compute: ComputeResult) -> ServersResult:
+    """Servers take the management racks' space after the compute stage's devices."""
+    sb = StageBuilder(build, racks, compute)
+    mgmt_racks = sb.racks_of("management")
+    for group in build.servers:
         for n in range(1, group.count + 1):
-            pb.place_in(racks, Device(server_name(group, n), group.role, group.model, "", 0,
-                                      None, None, n))
+            sb.place_in(mgmt_racks, Device(server_name(group, n), group.role, group.model, "",
+                                           0, None, None, n))
+    return sb.result(ServersResult)

@@ -30,7 +30,7 @@ from rscctl.planner.addressing import (
     storage_leaf_segment,
     storage_spine_segment,
 )
-from rscctl.planner.builder import PlanBuilder
+from rscctl.planner.builder import ComputeResult, ServersResult, StageBuilder, StorageResult
 from rscctl.planner.model import Cable, Device, Rack
 from rscctl.planner.servers import server_name
 
@@ -92,7 +92,7 @@ def server_slots(build: Build) -> list[PortSlot]:
     return out
 
 
-def _spine_racks(pb: PlanBuilder) -> list[Rack]:
+def _spine_racks(pb: StageBuilder) -> list[Rack]:
     racks = [r for r in pb.racks if r.kind == "network" and r.su is None]
     if not racks:
         raise UserError(
@@ -102,7 +102,7 @@ def _spine_racks(pb: PlanBuilder) -> list[Rack]:
     return racks
 
 
-def _system_racks(pb: PlanBuilder, g: StorageSystemGroup, i: int) -> list[Rack]:
+def _system_racks(pb: StageBuilder, g: StorageSystemGroup, i: int) -> list[Rack]:
     racks = [r for r in pb.racks if r.kind == "storage" and (not g.rows or r.row in g.rows)]
     if not racks:
         where = f" in rows {', '.join(g.rows)}" if g.rows else ""
@@ -113,7 +113,7 @@ def _system_racks(pb: PlanBuilder, g: StorageSystemGroup, i: int) -> list[Rack]:
     return racks
 
 
-def place_devices(pb: PlanBuilder) -> None:
+def place_devices(pb: StageBuilder) -> None:
     """Leaves in each pod's network rack, spines in network racks, systems in storage racks."""
     b = pb.build
     s = b.storage
@@ -133,7 +133,7 @@ def place_devices(pb: PlanBuilder) -> None:
                                       None, n))
 
 
-def cable(pb: PlanBuilder) -> None:
+def cable(pb: StageBuilder) -> None:
     """Node-leaf, leaf-spine, system-spine and server-spine cables, in position order."""
     b = pb.build
     s = b.storage
@@ -173,7 +173,7 @@ def cable(pb: PlanBuilder) -> None:
                    s.server_cable_class)
 
 
-def address(pb: PlanBuilder) -> None:
+def address(pb: StageBuilder) -> None:
     """Storage network: a segment per leaf (its nodes) and per spine (its systems, servers)."""
     b = pb.build
     s = b.storage
@@ -306,14 +306,15 @@ def port_speeds(build_models: Mapping[str, object], cables: Iterable[Cable],
     return out
 
 
-def _facts(pb: PlanBuilder) -> dict[str, object]:
+def _facts(pb: StageBuilder) -> dict[str, object]:
     b = pb.build
     s = b.storage
     assert s is not None
-    roles = {d.name: d.role for d in pb.devices}
-    model_of = {d.name: d.model for d in pb.devices}
+    devices = pb.all_devices()
+    roles = {d.name: d.role for d in devices}
+    model_of = {d.name: d.model for d in devices}
     speed = port_speeds(b.catalog.models, pb.cables, model_of)
-    throughput = {d.name: b.model(d.model).throughput_gbytes_s * 8 for d in pb.devices
+    throughput = {d.name: b.model(d.model).throughput_gbytes_s * 8 for d in devices
                   if d.role == ROLE_SYSTEM}
     node_ports = b.model(b.compute.node_model).ports_of("storage")
     per_leaf = len(node_ports) // s.leaves_per_su
@@ -349,11 +350,15 @@ def _facts(pb: PlanBuilder) -> dict[str, object]:
     }
 
 
-def plan_storage(pb: PlanBuilder) -> None:
-    """Place, cable and address the storage fabric (nothing when no storage is declared)."""
-    if pb.build.storage is None:
-        return
-    place_devices(pb)
-    cable(pb)
-    address(pb)
-    pb.facts["storage"] = _facts(pb)
+def plan_storage(build: Build, racks: tuple[Rack, ...], compute: ComputeResult,
+                 servers: ServersResult) -> StorageResult:
+    """Place, cable and address the storage fabric (nothing when no storage is declared):
+    in the racks compute and servers left, cabled to their nodes and servers."""
+    if build.storage is None:
+        return StorageResult()
+    sb = StageBuilder(build, racks, compute, servers)
+    place_devices(sb)
+    cable(sb)
+    address(sb)
+    sb.facts["storage"] = _facts(sb)
+    return sb.result(StorageResult)
