@@ -5,44 +5,74 @@ Each validator checks one rule and says how to fix it, naming fields as the user
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from ipaddress import IPv4Network
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from rscctl.declare.catalog import Catalog, HardwareModel, Strict
+from rscctl.declare.fields import (
+    LABEL_MAX,
+    MAX_NODES,
+    AreaName,
+    Coordinate,
+    GpuCount,
+    Kilowatts,
+    Label,
+    LeafPattern,
+    Metres,
+    NamePrefix,
+    NodeCount,
+    NodePattern,
+    Position,
+    RackCount,
+    RackHeight,
+    RowCoordinate,
+    ServerCount,
+    ShortText,
+    SlackMetres,
+    SmallCount,
+    SpinePattern,
+    SuCount,
+    Text,
+    check_label,
+    longest,
+    port_label,
+)
 from rscctl.declare.policy import Policy, check_against_networks
 from rscctl.declare.storage import Dns, Management, StorageFabric, check_networks_declared
 
+_GUID = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
 RackKind = Literal["gpu", "network", "spine", "storage", "management"]
 
 
 class Naming(Strict):
     """Name patterns; names come from position (SU, slot, rail) so growth keeps them."""
 
-    node: str = "dgx{n:04d}"
-    leaf: str = "leaf-s{su:03d}-r{rail}"
-    spine: str = "spine{n:02d}"
+    node: NodePattern = "dgx{n:04d}"
+    leaf: LeafPattern = "leaf-s{su:03d}-r{rail}"
+    spine: SpinePattern = "spine{n:02d}"
 
 
 class ComputeFabric(Strict):
     """The rail-optimized, non-blocking two-level Clos of the GPU nodes."""
 
     node_model: str
-    gpu_nodes: PositiveInt
-    gpus: PositiveInt
-    scalable_units: PositiveInt
-    nodes_per_su: PositiveInt = 20
-    nodes_per_rack: PositiveInt = 2
+    gpu_nodes: NodeCount
+    gpus: GpuCount
+    scalable_units: SuCount
+    nodes_per_su: SmallCount = 20
+    nodes_per_rack: SmallCount = 2
     leaf_model: str
     spine_model: str
-    spines: PositiveInt
-    max_sus: PositiveInt = Field(
+    spines: SmallCount
+    max_sus: SuCount = Field(
         description="SU slots whose spine ports are reserved now, so growth only adds cables"
     )
     cable_class: str = "hdr"
-    guids: dict[str, str] = Field(
+    guids: dict[Text, str] = Field(
         default_factory=dict,
         description="known node GUIDs by InfiniBand node description, e.g. "
         "'dgx0001 mlx5_0': '0x0c42a10300a1b2c0'; the others are derived from names",
@@ -52,10 +82,7 @@ class ComputeFabric(Strict):
     def _guids_are_hex(self) -> ComputeFabric:
         """A declared GUID is 64-bit hex written 0x..., and no two nodes share one."""
         for desc, guid in self.guids.items():
-            try:
-                ok = guid.lower().startswith("0x") and 0 < int(guid, 16) < 1 << 64
-            except ValueError:
-                ok = False
+            ok = _GUID.fullmatch(guid) is not None and int(guid, 16) > 0
             if not ok:
                 raise ValueError(
                     f"compute.guids[{desc!r}]={guid!r} is not a GUID; "
@@ -75,43 +102,43 @@ class ComputeFabric(Strict):
 class RackGroup(Strict):
     """`count` racks of one kind from position `at` of a row."""
 
-    at: PositiveInt
-    count: PositiveInt = 1
+    at: Position
+    count: RackCount = 1
     kind: RackKind
-    su: PositiveInt | None = None
+    su: SuCount | None = None
 
 
 class Row(Strict):
     """A row of racks; `sus` lays out one pod (see floorplan.pod_layout) per SU, in order."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]+$")
-    y: float = Field(description="row position, in row pitches from the hall origin")
-    sus: tuple[PositiveInt, ...] = ()
+    name: AreaName
+    y: RowCoordinate = Field(description="row position, in row pitches from the hall origin")
+    sus: tuple[SuCount, ...] = ()
     racks: tuple[RackGroup, ...] = ()
-    first_position: PositiveInt = 1
+    first_position: Position = 1
 
 
 class Hall(Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]+$")
-    origin_m: tuple[float, float] = (0.0, 0.0)
+    name: AreaName
+    origin_m: tuple[Coordinate, Coordinate] = (0.0, 0.0)
     rows: tuple[Row, ...] = Field(min_length=1)
 
 
 class Route(Strict):
     """Cable-tray route rule: up from the device to an overhead tray, Manhattan, down, slack."""
 
-    tray_height_m: PositiveFloat = 2.6
-    ru_height_m: PositiveFloat = 0.04445
-    slack_m: NonNegativeFloat = 1.5
-    same_rack_slack_m: NonNegativeFloat = 0.5
+    tray_height_m: Metres = 2.6
+    ru_height_m: Metres = 0.04445
+    slack_m: SlackMetres = 1.5
+    same_rack_slack_m: SlackMetres = 0.5
 
 
 class FloorPlan(Strict):
-    rack_units: PositiveInt = 48
-    rack_power_kw: PositiveFloat = 30.0
-    rack_width_m: PositiveFloat = 0.6
-    row_pitch_m: PositiveFloat = 2.4
-    pod_layout: tuple[Literal["gpu", "network"], ...] = Field(min_length=1)
+    rack_units: RackHeight = 48
+    rack_power_kw: Kilowatts = 30.0
+    rack_width_m: Metres = 0.6
+    row_pitch_m: Metres = 2.4
+    pod_layout: tuple[Literal["gpu", "network"], ...] = Field(min_length=1, max_length=256)
     route: Route = Route()
     halls: tuple[Hall, ...] = Field(min_length=1)
 
@@ -120,7 +147,7 @@ class Network(Strict):
     """One declared supernet; every address of the network is allocated from it by the plan."""
 
     supernet: IPv4Network
-    description: str = ""
+    description: Text = ""
     segment_prefix: int = Field(
         default=24, ge=8, le=30,
         description="prefix length of each segment (per SU, row, rail...) cut from the supernet",
@@ -140,23 +167,23 @@ class Network(Strict):
 class ServerGroup(Strict):
     """Service hosts outside the pods (bastions, ingest gateways), in management racks."""
 
-    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9-]*$")
+    name: NamePrefix
     role: Literal["bastion", "ingest-gateway", "management-host"]
     model: str
-    count: PositiveInt = 1
+    count: ServerCount = 1
 
 
 class Build(Strict):
     """A whole build, with `extends` already resolved and its catalog attached."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
-    site: str = Field(default="", description="the datacenter site (NetBox); default: name")
+    name: Label = Field(description="the build's name; also the output directory's name")
+    description: Text = ""
+    site: ShortText = Field(default="", description="the datacenter site (NetBox); default: name")
     catalog: Catalog
     naming: Naming = Naming()
     compute: ComputeFabric
     floorplan: FloorPlan
-    networks: dict[str, Network] = Field(default_factory=dict)
+    networks: dict[Label, Network] = Field(default_factory=dict)
     servers: tuple[ServerGroup, ...] = ()
     storage: StorageFabric | None = None
     management: Management | None = None
@@ -420,3 +447,71 @@ class Build(Strict):
         """Storage, management and network declarations are consistent (rscctl.declare.storage)."""
         check_networks_declared(self)
         return self
+
+    @model_validator(mode="after")
+    def _names_fit(self) -> Build:
+        """Every device name the build can produce (growth included) is a host name, and so is
+        each DNS name made of it and a port (dgx0001-mlx5-8)."""
+        for field, name, model in self._longest_names():
+            try:
+                check_label(name)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{field}: the longest name the build can need is {exc}; shorten it"
+                ) from None
+            if model is None:
+                continue
+            m = self.model(model)
+            ports = [p.name for p in m.ports] + (
+                ["vlan4094"] if m.kind in ("switch", "director") else [])
+            port = max(ports, key=lambda p: len(port_label(p)), default="")
+            dns = f"{name}-{port_label(port)}"
+            if port and len(dns) > LABEL_MAX:
+                raise ValueError(
+                    f"{field}: {name!r} with its port {port!r} gives the DNS name {dns!r} of "
+                    f"{len(dns)} characters (at most {LABEL_MAX}); shorten the name"
+                )
+        return self
+
+    def _longest_names(self) -> list[tuple[str, str, str | None]]:
+        """(field, longest device name, model whose ports get names) of every kind of device,
+        formatted with the largest numbers the build can need (rscctl.planner names them)."""
+        c, n = self.compute, self.naming
+        if c.max_sus * c.nodes_per_su > MAX_NODES:
+            raise ValueError(
+                f"compute.max_sus={c.max_sus} x nodes_per_su={c.nodes_per_su} reserves more "
+                f"than {MAX_NODES:,} nodes; declare fewer SU slots"
+            )
+        out: list[tuple[str, str, str | None]] = [
+            ("naming.node", longest(n.node, {"n": c.max_sus * c.nodes_per_su, "su": c.max_sus,
+                                             "slot": c.nodes_per_su}), c.node_model),
+            ("naming.leaf", longest(n.leaf, {"su": c.max_sus, "rail": self.rails}),
+             c.leaf_model),
+            ("naming.spine", longest(n.spine, {"n": c.spines}), c.spine_model),
+        ]
+        out += [(f"servers[{i}].name", f"{g.name}{g.count:02d}", g.model)
+                for i, g in enumerate(self.servers)]
+        s = self.storage
+        if s is not None:
+            out += [(f"storage.systems[{i}].name", f"{g.name}{g.slots:03d}", g.model)
+                    for i, g in enumerate(s.systems)]
+            out += [("storage.leaves_per_su", f"sleaf-s{c.max_sus:03d}-{s.leaves_per_su}",
+                     s.leaf_model),
+                    ("storage.spines", f"sspine{s.spines:02d}", s.spine_model)]
+        m = self.management
+        if m is not None:
+            rows = [(h.name, r) for h in self.floorplan.halls for r in h.rows]
+            pod = len(self.floorplan.pod_layout)
+            area = max((f"{h}-{r.name}".lower() for h, r in rows), key=len)
+            last = max(
+                max([r.first_position + len(r.sus) * pod - 1]
+                    + [g.at + g.count - 1 for g in r.racks])
+                for _h, r in rows)
+            out += [
+                ("floorplan.halls", f"pdu-{area}-{last:02d}-d", m.pdu_model),
+                ("floorplan.halls", f"oob-{area}-{m.row_switch_block}", m.access_model),
+                ("compute.max_sus", f"oob-s{c.max_sus:03d}-{m.row_switch_block}",
+                 m.access_model),
+                ("management.cores", f"mgmt-core{m.cores}", m.core_model),
+            ]
+        return out

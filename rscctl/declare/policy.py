@@ -9,13 +9,15 @@ rendered, with the field and the fix.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from ipaddress import IPv4Network
-from typing import Literal
+from ipaddress import IPv4Network, collapse_addresses
+from typing import Annotated, Literal
 
-from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from rscctl.declare.catalog import Strict
+from rscctl.declare.fields import Identifier, Label, Text
 
 ZoneKind = Literal[
     "internet", "external", "management", "bastion", "compute", "storage", "ingest", "oob"
@@ -25,8 +27,24 @@ INTERNAL_KINDS = ("management", "bastion", "compute", "storage", "ingest", "oob"
 # At most one zone of these kinds: the properties name "the" bastion, management, BMC zone.
 SINGLE_KINDS = ("internet", "bastion", "management", "oob")
 SSH_PORT = 22
-# Broader than this an external prefix stops being "the production datacenters".
+# Broader than this an external prefix stops being "the production datacenters"; the union
+# of every external prefix is bounded by the same size (many /24s are no narrower than a /8).
 WIDEST_EXTERNAL_PREFIX = 8
+MAX_EXTERNAL_ADDRESSES = 2 ** (32 - WIDEST_EXTERNAL_PREFIX)
+_ROLE_PATTERN = re.compile(r"[a-z0-9*?-]{1,40}")
+
+
+def _check_role_pattern(value: str) -> str:
+    """A shell pattern over device roles (storage-*): lowercase, '-', '*' and '?' only."""
+    if not _ROLE_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a role pattern; use lowercase letters, digits, '-', '*' and "
+            "'?', e.g. storage-*"
+        )
+    return value
+
+
+RolePattern = Annotated[str, AfterValidator(_check_role_pattern)]
 
 
 class Zone(Strict):
@@ -38,14 +56,14 @@ class Zone(Strict):
     everything that is neither.
     """
 
-    name: str = Field(min_length=1, max_length=24, pattern=r"^[a-z][a-z0-9_]*$")
+    name: Identifier
     kind: ZoneKind
-    description: str = ""
-    prefixes: tuple[IPv4Network, ...] = ()
-    roles: tuple[str, ...] = ()
-    networks: tuple[str, ...] = ()
-    ruleset: str | None = Field(
-        default=None, pattern=r"^[a-z][a-z0-9-]*$",
+    description: Text = ""
+    prefixes: tuple[IPv4Network, ...] = Field(default=(), max_length=4096)
+    roles: tuple[RolePattern, ...] = Field(default=(), max_length=64)
+    networks: tuple[str, ...] = Field(default=(), max_length=64)
+    ruleset: Label | None = Field(
+        default=None,
         description="file stem of the zone's ruleset (out/BUILD/firewall/RULESET.nft)",
     )
 
@@ -93,12 +111,12 @@ class Flow(Strict):
     Replies of an allowed connection pass (established/related); nothing else does.
     """
 
-    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9-]*$")
-    from_: tuple[str, ...] = Field(alias="from", min_length=1)
-    to: tuple[str, ...] = Field(min_length=1)
+    name: Label = Field(max_length=40)
+    from_: tuple[str, ...] = Field(alias="from", min_length=1, max_length=64)
+    to: tuple[str, ...] = Field(min_length=1, max_length=64)
     proto: Literal["tcp", "udp"]
-    ports: tuple[int | str, ...] = Field(min_length=1)
-    description: str = ""
+    ports: tuple[int | str, ...] = Field(min_length=1, max_length=256)
+    description: Text = ""
 
     model_config = Strict.model_config | {"populate_by_name": True}
 
@@ -137,8 +155,8 @@ def _parse_port(port: int | str) -> tuple[int, int]:
 class DropLog(Strict):
     """Rate-limited logging of dropped packets (so a flood cannot fill the journal)."""
 
-    rate_per_minute: PositiveInt = 30
-    burst: PositiveInt = 10
+    rate_per_minute: int = Field(default=30, ge=1, le=1_000_000)
+    burst: int = Field(default=10, ge=1, le=1_000_000)
     prefix: str = Field(default="rscctl-drop", pattern=r"^[a-z0-9-]{1,16}$")
 
 
@@ -146,7 +164,7 @@ class Policy(Strict):
     zones: tuple[Zone, ...] = Field(min_length=1)
     flows: tuple[Flow, ...] = ()
     drop_log: DropLog = DropLog()
-    border_ruleset: str = Field(default="border", pattern=r"^[a-z][a-z0-9-]*$")
+    border_ruleset: Label = "border"
 
     def zone(self, name: str) -> Zone:
         return next(z for z in self.zones if z.name == name)
@@ -230,6 +248,25 @@ class Policy(Strict):
                         f"production datacenters' own prefixes (/{WIDEST_EXTERNAL_PREFIX} or "
                         "narrower)"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _externals_together_narrow(self) -> Policy:
+        """All external prefixes together stay within what one /8 holds: many narrow prefixes
+        must not add up to the internet."""
+        externals = [(z, p) for z in self.of_kind("external") for p in z.prefixes]
+        union = list(collapse_addresses(p for _z, p in externals))
+        total = sum(n.num_addresses for n in union)
+        if total > MAX_EXTERNAL_ADDRESSES:
+            zones = sorted({z.name for z, _p in externals})
+            widest = max(union, key=lambda n: n.num_addresses)
+            raise ValueError(
+                f"zones[{zones[0]}].prefixes: the external prefixes of zone"
+                f"{'s' * (len(zones) > 1)} {', '.join(zones)} together cover {total:,} "
+                f"addresses ({len(union)} blocks, the widest {widest}), more than a "
+                f"/{WIDEST_EXTERNAL_PREFIX} ({MAX_EXTERNAL_ADDRESSES:,}); they would open the "
+                "cluster to the internet. List only the production datacenters' own prefixes"
+            )
         return self
 
     @model_validator(mode="after")

@@ -9,9 +9,26 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from rscctl.declare.catalog import Strict
+from rscctl.declare.fields import (
+    AbsPath,
+    AreaName,
+    Days,
+    DnsSerial,
+    DnsTtl,
+    DomainName,
+    Label,
+    MountOption,
+    MountPoint,
+    Petabytes,
+    Ratio,
+    SmallCount,
+    SystemCount,
+    Text,
+    check_mount_point,
+)
 
 
 class StorageSystemGroup(Strict):
@@ -21,23 +38,31 @@ class StorageSystemGroup(Strict):
     phase can raise `count` up to it without moving anything; new groups are appended.
     """
 
-    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9]*$")
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9]*$")
     model: str
-    count: PositiveInt
-    reserve: PositiveInt | None = None
-    capacity_pb: PositiveFloat | None = Field(
-        default=None, description="capacity the group must provide (checked against the model)"
+    count: SystemCount
+    reserve: SystemCount | None = None
+    capacity_pb: Petabytes | None = Field(
+        default=None, gt=0,
+        description="capacity the group must provide (checked against the model)",
     )
-    rows: tuple[str, ...] = Field(
+    rows: tuple[AreaName, ...] = Field(
         default=(), description="rows whose storage racks hold the group (default: any)"
     )
     cable_class: str = "eth100"
-    description: str = ""
-    export: str | None = Field(
-        default=None, pattern=r"^/[A-Za-z0-9_./-]*$",
+    description: Text = ""
+    export: AbsPath | None = Field(
+        default=None,
         description="NFS export every GPU node and server mounts from one system of the group",
     )
-    mount_point: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9_./-]+$")
+    mount_point: MountPoint | None = None
+
+    @property
+    def where(self) -> str | None:
+        """Where clients mount the export (the NFS exporter's default: /mnt/EXPORT)."""
+        if self.export is None:
+            return None
+        return self.mount_point or f"/mnt/{self.export.strip('/')}"
 
     @property
     def slots(self) -> int:
@@ -57,12 +82,13 @@ class StorageSystemGroup(Strict):
 class NfsTls(Strict):
     """NFS over TLS (RPC-with-TLS, xprtsec=mtls): where tlshd finds its keys, mount options."""
 
-    ca_path: str = "/etc/tlshd/rsc-ca.pem"
-    cert_path: str = "/etc/tlshd/node.pem"
-    key_path: str = "/etc/tlshd/node.key"
-    mount_options: tuple[str, ...] = ("vers=4.2", "proto=tcp", "xprtsec=mtls", "hard", "_netdev")
-    cert_days: PositiveInt = 730
-    ca_days: PositiveInt = 3650
+    ca_path: AbsPath = "/etc/tlshd/rsc-ca.pem"
+    cert_path: AbsPath = "/etc/tlshd/node.pem"
+    key_path: AbsPath = "/etc/tlshd/node.key"
+    mount_options: tuple[MountOption, ...] = Field(
+        default=("vers=4.2", "proto=tcp", "xprtsec=mtls", "hard", "_netdev"), max_length=64)
+    cert_days: Days = 730
+    ca_days: Days = 3650
 
     @model_validator(mode="after")
     def _mtls(self) -> NfsTls:
@@ -85,19 +111,41 @@ class StorageFabric(Strict):
 
     leaf_model: str
     spine_model: str
-    leaves_per_su: PositiveInt = 2
-    uplinks_per_leaf: PositiveInt
-    spines: PositiveInt
-    max_oversubscription: PositiveFloat = Field(
+    leaves_per_su: SmallCount = 2
+    uplinks_per_leaf: SmallCount
+    spines: SmallCount
+    max_oversubscription: Ratio = Field(
         description="node-facing : spine-facing bandwidth allowed at a storage leaf"
     )
-    target_tbytes_s: PositiveFloat = Field(
+    target_tbytes_s: Ratio = Field(
         description="storage -> GPU bandwidth the fabric must deliver, in TB/s"
     )
     cable_class: str = "eth200"
     server_cable_class: str = "eth100"
-    systems: tuple[StorageSystemGroup, ...] = Field(min_length=1)
+    systems: tuple[StorageSystemGroup, ...] = Field(min_length=1, max_length=256)
     nfs: NfsTls = NfsTls()
+
+    @model_validator(mode="after")
+    def _mount_points_distinct(self) -> StorageFabric:
+        """Each export is mounted at its own directory, off the system directories."""
+        seen: dict[str, int] = {}
+        for i, g in enumerate(self.systems):
+            where = g.where
+            if where is None:
+                continue
+            try:
+                check_mount_point(where)
+            except ValueError as exc:
+                raise ValueError(
+                    f"storage.systems[{i}].mount_point: the default /mnt/EXPORT gives {exc}"
+                ) from None
+            if where in seen:
+                raise ValueError(
+                    f"storage.systems[{i}].mount_point: {where} is also the mount point of "
+                    f"storage.systems[{seen[where]}]; give each group its own mount_point"
+                )
+            seen[where] = i
+        return self
 
 
 class Management(Strict):
@@ -105,12 +153,12 @@ class Management(Strict):
 
     access_model: str = "sn2201"
     core_model: str = "dcs-7812r3"
-    cores: PositiveInt = Field(default=2, le=4, description="hosts .1-.4 of every segment")
+    cores: SmallCount = Field(default=2, le=4, description="hosts .1-.4 of every segment")
     pdu_model: str = "px3-0u"
     pdus_per_rack: int = Field(default=2, ge=0, le=4)
     access_cable_class: str = "cat6"
     uplink_cable_class: str = "eth100"
-    row_switch_block: PositiveInt = Field(
+    row_switch_block: SmallCount = Field(
         default=6, description="core ports reserved per row without pods (its access switches)"
     )
 
@@ -118,12 +166,13 @@ class Management(Strict):
 class Dns(Strict):
     """The forward zone all names live in; the serial is declared (the plan reads no clock)."""
 
-    domain: str = Field(default="rsc.internal", pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
-    serial: PositiveInt = 1
-    nameservers: tuple[str, ...] = Field(
-        default=(), description="devices serving the zones (default: the management hosts)"
+    domain: DomainName = "rsc.internal"
+    serial: DnsSerial = 1
+    nameservers: tuple[Label, ...] = Field(
+        default=(), max_length=16,
+        description="devices serving the zones (default: the management hosts)",
     )
-    ttl: PositiveInt = 3600
+    ttl: DnsTtl = 3600
 
 
 # -- cross-field rules, run by Build (one function per rule) ---------------------------------
