@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from rscctl.declare.catalog import Catalog, HardwareModel, Strict
 from rscctl.declare.fields import (
     LABEL_MAX,
+    LABEL_RULE,
     MAX_NODES,
     AreaName,
     Coordinate,
@@ -37,7 +38,7 @@ from rscctl.declare.fields import (
     SpinePattern,
     SuCount,
     Text,
-    check_label,
+    label_problem,
     longest,
     port_label,
 )
@@ -453,12 +454,12 @@ class Build(Strict):
         """Every device name the build can produce (growth included) is a host name, and so is
         each DNS name made of it and a port (dgx0001-mlx5-8)."""
         for field, name, model in self._longest_names():
-            try:
-                check_label(name)
-            except ValueError as exc:
+            problem = label_problem(name)
+            if problem:
                 raise ValueError(
-                    f"{field}: the longest name the build can need is {exc}; shorten it"
-                ) from None
+                    f"{field}: the longest name the build can need (growth included), "
+                    f"{name!r}, {problem}; {LABEL_RULE}; shorten it"
+                )
             if model is None:
                 continue
             m = self.model(model)
