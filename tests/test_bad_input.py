@@ -134,12 +134,12 @@ def test_unknown_build_name(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_extends_merges_named_lists(tmp_path: Path) -> None:
     """A child adds rows to a hall by naming the hall; nothing of the parent is lost."""
-    base = small_build_dict(sus=1, nodes_per_su=4, spines=4)
+    base = small_build_dict(sus=1, nodes_per_su=4, spines=4, max_sus=2)
     write_build(tmp_path, base, "base.yaml")
     child = {
         "extends": "base",
         "name": "child",
-        "compute": {"gpu_nodes": 8, "gpus": 64, "scalable_units": 2, "max_sus": 2},
+        "compute": {"gpu_nodes": 8, "gpus": 64, "scalable_units": 2},
         "floorplan": {"halls": [{"name": "H1", "rows": [{"name": "A02", "y": 2, "sus": [2]}]}]},
     }
     write_build(tmp_path, child, "child.yaml")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 
 from rscctl.declare.build import Build
-from rscctl.errors import UserError
+from rscctl.declare.loader import FieldError
 from rscctl.planner.builder import (
     AddressesResult,
     ComputeResult,
@@ -71,7 +71,8 @@ class AddressPlan:
     def segment(self, network: str, index: int) -> Segment:
         base, size, count, prefix = self._get(network)
         if not 0 <= index < count:
-            raise UserError(
+            raise FieldError(
+                self.build, f"networks.{network}.supernet",
                 f"networks.{network}: segment {index} is past the {count} segments of "
                 f"/{prefix} in {self.build.networks[network].supernet}; widen the supernet"
             )
@@ -84,7 +85,8 @@ class AddressPlan:
         if not 0 <= index < count:
             self.segment(network, index)
         if not 1 <= host <= size - 2:
-            raise UserError(
+            raise FieldError(
+                self.build, f"networks.{network}.segment_prefix",
                 f"networks.{network}.segment_prefix={prefix}: host {host} does not fit a "
                 f"segment of {size - 2} hosts; shorten segment_prefix"
             )
@@ -100,7 +102,8 @@ class AddressPlan:
 
     def _get(self, network: str) -> tuple[int, int, int, int]:
         if network not in self._base:
-            raise UserError(
+            raise FieldError(
+                self.build, "networks",
                 f"networks: no network named {network!r}; declare networks.{network}.supernet"
             )
         return self._base[network]
@@ -167,10 +170,11 @@ def nameservers(build: Build, devices: list[Device], addresses: list[Address]) -
     addressed = {a.device for a in addresses if a.network == "inband"}
     if not addressed:
         return declared   # no management network planned: nothing to resolve them with
-    for name in declared:
+    for i, name in enumerate(declared):
         if name not in addressed:
             hosts = [d.name for d in devices if d.role in ("management-host", "bastion")]
-            raise UserError(
+            raise FieldError(
+                build, f"dns.nameservers[{i}]",
                 f"dns.nameservers: {name!r} is not a planned host with an in-band address; "
                 f"name one of: {', '.join(hosts[:6]) or 'a server declared under servers'}"
             )

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rscctl.declare.build import Build
+from rscctl.declare.loader import FieldError
 from rscctl.declare.storage import HOST_BASE, Management
-from rscctl.errors import UserError
 from rscctl.planner.addressing import (
     CORE_HOST_BASE,
     SWITCH_HOST_BASE,
@@ -182,13 +182,15 @@ def _segments(pb: StageBuilder) -> list[Segment]:
             continue
         block = _mgmt(pb).row_switch_block
         if len(sw["inband"]) + len(sw["oob"]) > block:
-            raise UserError(
+            raise FieldError(
+                b, "management.row_switch_block",
                 f"management.row_switch_block={block}: row {hall}-{row} needs "
                 f"{len(sw['inband']) + len(sw['oob'])} access switches; raise it"
             )
         homes = [r for r in racks if r.kind == "management"]
         if not homes:
-            raise UserError(
+            raise FieldError(
+                b, "floorplan.halls",
                 f"floorplan: row {hall}-{row} has devices to manage but no rack of kind "
                 "management for its access switches; add one to the row"
             )
@@ -209,7 +211,8 @@ def place_pdus(pb: StageBuilder) -> None:
 def place_cores(pb: StageBuilder) -> None:
     racks = pb.racks_of("management")
     if not racks:
-        raise UserError("floorplan: the management core needs racks of kind management; add some")
+        raise FieldError(pb.build, "floorplan.halls",
+                         "floorplan: the management core needs racks of kind management; add some")
     m = _mgmt(pb)
     for k in range(1, m.cores + 1):
         pb.place_in(racks, Device(core_name(k), ROLE_CORE, m.core_model, "", 0, None, None, k))
@@ -228,7 +231,8 @@ def cable_segment(pb: StageBuilder, seg: Segment) -> None:
                                           seg.su, None, i))
             port = seg.core_base + j
             if port >= core.switch_ports:
-                raise UserError(
+                raise FieldError(
+                    pb.build, "management.core_model",
                     f"management.core_model={m.core_model} has {core.switch_ports} ports; "
                     f"access switch {name} needs port {port + 1}; use a bigger core or fewer "
                     "reserved SU slots"
@@ -258,7 +262,8 @@ def address_segment(pb: StageBuilder, seg: Segment, ap: AddressPlan) -> None:
             ap.add(pb.addresses, core_name(k), f"vlan{s.vlan}", net, seg.segment,
                    CORE_HOST_BASE + k - 1)
     if len(seg.switches["oob"]) > HOST_BASE - SWITCH_HOST_BASE:
-        raise UserError(
+        raise FieldError(
+            pb.build, "floorplan.halls",
             f"segment {seg.scope} needs {len(seg.switches['oob'])} oob switches; at most "
             f"{HOST_BASE - SWITCH_HOST_BASE} fit the reserved hosts; split the row"
         )

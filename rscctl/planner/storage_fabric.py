@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rscctl.declare.build import Build
+from rscctl.declare.loader import FieldError
 from rscctl.declare.storage import HOST_BASE, StorageSystemGroup
-from rscctl.errors import UserError
 from rscctl.planner.addressing import (
     AddressPlan,
     gpu_nodes,
@@ -95,7 +95,8 @@ def server_slots(build: Build) -> list[PortSlot]:
 def _spine_racks(pb: StageBuilder) -> list[Rack]:
     racks = [r for r in pb.racks if r.kind == "network" and r.su is None]
     if not racks:
-        raise UserError(
+        raise FieldError(
+            pb.build, "floorplan.halls",
             "floorplan: the storage spines need racks of kind network outside the pods; "
             "add some to a row without pods (e.g. {at: 23, count: 8, kind: network})"
         )
@@ -106,7 +107,8 @@ def _system_racks(pb: StageBuilder, g: StorageSystemGroup, i: int) -> list[Rack]
     racks = [r for r in pb.racks if r.kind == "storage" and (not g.rows or r.row in g.rows)]
     if not racks:
         where = f" in rows {', '.join(g.rows)}" if g.rows else ""
-        raise UserError(
+        raise FieldError(
+            pb.build, f"storage.systems[{i}].rows",
             f"storage.systems[{i}] ({g.name}): no racks of kind storage{where}; "
             "declare storage racks in the floor plan"
         )
@@ -196,7 +198,8 @@ def address(pb: StageBuilder) -> None:
     sys_max = max((x.index for x in system_slots(b)), default=-1)
     srv_max = max((x.index for x in server_slots(b)), default=-1)
     if HOST_BASE + sys_max >= top - srv_max:
-        raise UserError(
+        raise FieldError(
+            b, "networks.storage.segment_prefix",
             f"networks.storage.segment_prefix: a spine segment of {top} hosts cannot hold "
             f"{sys_max + 1} storage-system and {srv_max + 1} server ports per spine; "
             "shorten segment_prefix"
