@@ -155,8 +155,8 @@ def _parse_port(port: int | str) -> tuple[int, int]:
 class DropLog(Strict):
     """Rate-limited logging of dropped packets (so a flood cannot fill the journal)."""
 
-    rate_per_minute: int = Field(default=30, ge=1, le=1_000_000)
-    burst: int = Field(default=10, ge=1, le=1_000_000)
+    rate_per_minute: int = Field(default=30, gt=0, le=1_000_000)
+    burst: int = Field(default=10, gt=0, le=1_000_000)
     prefix: str = Field(default="rscctl-drop", pattern=r"^[a-z0-9-]{1,16}$")
 
 
