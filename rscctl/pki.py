@@ -19,7 +19,9 @@ only when asked (--rotate for node keys, --rotate-ca for the CA).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterable
@@ -189,9 +191,71 @@ def check_location(path: Path, repo: Path = REPO) -> None:
         )
 
 
+def _refuse_link(path: Path) -> None:
+    if path.is_symlink():
+        raise UserError(f"{path}: a symbolic link in the secrets directory; secrets are never "
+                        "read or written through links: replace it by the file itself")
+
+
+def _check_owner(path: Path, st: os.stat_result) -> None:
+    if st.st_uid != os.geteuid():
+        raise UserError(f"{path}: owned by uid {st.st_uid}, not by you (uid {os.geteuid()}); "
+                        "a secret someone else controls is not yours to use: remove it or run "
+                        "as its owner")
+
+
+def make_private_dir(path: Path, warnings: list[str]) -> None:
+    """`path` and every directory created on the way to it 0700, whatever the umask; an
+    existing one that is wider is narrowed (with a warning), one of another user refused."""
+    missing = []
+    p = path
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = p.parent
+    if not p.is_dir():
+        raise UserError(f"--secrets {path}: {p} is a file, not a directory; give a directory "
+                        "(default ~/.local/share/rscctl/secrets/BUILD)")
+    for d in reversed(missing):
+        os.mkdir(d, 0o700)
+        os.chmod(d, 0o700)   # mkdir's mode is cut by the umask: 0700 exactly, always
+    _private_mode(path, 0o700, warnings)
+
+
+def _private_mode(path: Path, mode: int, warnings: list[str]) -> None:
+    """An existing secret file or directory: ours, not a link, and `mode` (narrowed if wider)."""
+    _refuse_link(path)
+    st = path.stat()
+    _check_owner(path, st)
+    if stat.S_IMODE(st.st_mode) != mode:
+        os.chmod(path, mode)
+        warnings.append(f"{path}: mode {stat.S_IMODE(st.st_mode):04o}, now {mode:04o}")
+
+
+def _read_private(path: Path, warnings: list[str]) -> bytes | None:
+    """A secret file's bytes (None if absent): never through a link, never another user's
+    file, and narrowed to 0600 (with a warning) if it was readable by others."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            _refuse_link(path)
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"{path}: not a regular file; remove it")
+        _check_owner(path, st)
+        if stat.S_IMODE(st.st_mode) != 0o600:
+            os.fchmod(fd, 0o600)
+            warnings.append(f"{path}: mode {stat.S_IMODE(st.st_mode):04o}, now 0600")
+        return fh.read()
+
+
 def _write_private(path: Path, data: bytes) -> None:
     """Atomically write a 0600 file (created 0600, never readable by others for an instant)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _refuse_link(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
@@ -212,11 +276,12 @@ def _cert_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _load_key(path: Path) -> ec.EllipticCurvePrivateKey | None:
-    if not path.is_file():
+def _load_key(path: Path, warnings: list[str]) -> ec.EllipticCurvePrivateKey | None:
+    data = _read_private(path, warnings)
+    if data is None:
         return None
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
         raise UserError(f"{path}: not a readable private key; remove it or run with "
                         "--rotate") from None
@@ -225,11 +290,12 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey | None:
     return key
 
 
-def _load_cert(path: Path) -> x509.Certificate | None:
-    if not path.is_file():
+def _load_cert(path: Path, warnings: list[str]) -> x509.Certificate | None:
+    data = _read_private(path, warnings)
+    if data is None:
         return None
     try:
-        return x509.load_pem_x509_certificate(path.read_bytes())
+        return x509.load_pem_x509_certificate(data)
     except ValueError:
         return None
 
@@ -244,6 +310,7 @@ class PkiReport:
     rotated: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # modes narrowed to 0600/0700
 
 
 class SecretsStore:
@@ -266,24 +333,39 @@ class SecretsStore:
     def cert_path(self, name: str) -> Path:
         return self.root / "nodes" / f"{name}.pem"
 
+    def audit(self, warnings: list[str]) -> None:
+        """Before anything is written: the directories exist (0700), and no file of the store
+        is a link or another user's; wider modes are narrowed, each with a warning."""
+        if self.root.exists() and not self.root.is_dir():
+            raise UserError(f"--secrets {self.root}: a file, not a directory; give a directory "
+                            "(default ~/.local/share/rscctl/secrets/BUILD)")
+        make_private_dir(self.root, warnings)
+        nodes = self.root / "nodes"
+        _refuse_link(nodes)
+        make_private_dir(nodes, warnings)
+        for path in [self.ca_key_path, self.ca_cert_path, *sorted(nodes.iterdir())]:
+            if os.path.lexists(path):
+                if path.is_dir() and not path.is_symlink():
+                    raise UserError(f"{path}: a directory where a secret file belongs; remove it")
+                _private_mode(path, 0o600, warnings)
+
     def ensure(self, build: str, idents: Iterable[Identity], *, ca_days: int, cert_days: int,
                rotate: bool = False, rotate_ca: bool = False,
                now: dt.datetime | None = None) -> PkiReport:
         """Make what is missing, re-issue what is out of date, keep every key unless asked."""
         now = now or dt.datetime.now(dt.UTC)
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.root, 0o700)
         report = PkiReport()
+        self.audit(report.warnings)
         ca_key, ca = self._ca(build, now, ca_days, rotate_ca, report)
         wanted = set()
         for ident in idents:
             wanted.add(ident.name)
-            key = None if rotate else _load_key(self.key_path(ident.name))
+            key = None if rotate else _load_key(self.key_path(ident.name), report.warnings)
             had_key = self.key_path(ident.name).is_file()
             if key is None:
                 key = new_key()
                 _write_private(self.key_path(ident.name), _key_pem(key))
-            cert = _load_cert(self.cert_path(ident.name))
+            cert = _load_cert(self.cert_path(ident.name), report.warnings)
             if cert is not None and not rotate and _current(cert, ident, key, ca, now):
                 report.kept.append(ident.name)
                 continue
@@ -297,8 +379,8 @@ class SecretsStore:
 
     def _ca(self, build: str, now: dt.datetime, days: int, rotate: bool,
             report: PkiReport) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-        key = None if rotate else _load_key(self.ca_key_path)
-        cert = None if rotate else _load_cert(self.ca_cert_path)
+        key = None if rotate else _load_key(self.ca_key_path, report.warnings)
+        cert = None if rotate else _load_cert(self.ca_cert_path, report.warnings)
         if key is not None and cert is not None and (
             _spki(cert.public_key()) == _spki(key.public_key())
             and cert.not_valid_after_utc - now > RENEW_BEFORE

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from rscctl.cli.common import console, default_out
+from rscctl.cli.common import console, default_out, err_console
 from rscctl.errors import UserError
 from rscctl.planjson import read_plan
 
@@ -38,8 +39,17 @@ def register(app: typer.Typer) -> None:
         root = secrets or default_secrets_dir(plan.build)
         check_location(root)
         store = SecretsStore(root)
-        r = store.ensure(plan.build, identities(plan), ca_days=int(settings["ca_days"]),
-                         cert_days=int(settings["cert_days"]), rotate=rotate, rotate_ca=rotate_ca)
+        try:
+            r = store.ensure(plan.build, identities(plan), ca_days=int(settings["ca_days"]),
+                             cert_days=int(settings["cert_days"]), rotate=rotate,
+                             rotate_ca=rotate_ca)
+        except OSError as exc:
+            raise UserError(f"--secrets {root}: cannot use {exc.filename or root} "
+                            f"({exc.strerror}); fix its permissions or give another "
+                            "--secrets directory") from None
+        for w in r.warnings:
+            err_console.print(f"warning: {escape(w)} (secrets are never readable by others)",
+                              soft_wrap=True)
         console.print(
             f"{plan.build}: CA {r.ca}; node certificates: {len(r.created)} created, "
             f"{len(r.reissued)} re-issued, {len(r.rotated)} rotated, {len(r.kept)} kept"

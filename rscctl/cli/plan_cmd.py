@@ -19,7 +19,7 @@ from rscctl.cli.netsummary import network_summary
 from rscctl.declare import load_build
 from rscctl.errors import CheckFailed, Finding, UserError
 from rscctl.export import EXPORTERS, render
-from rscctl.outputs import write_files
+from rscctl.outputs import check_out_dir, write_output_set
 from rscctl.planjson import read_plan
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
@@ -111,14 +111,15 @@ def register(app: typer.Typer) -> None:
             typer.Option("--only", help=f"write only these kinds: {', '.join(EXPORTERS)}"),
         ] = None,
     ) -> None:
-        """Plan a build, prove its properties and write every output (plan.json first)."""
+        """Plan a build, prove its properties and write its output set (one switch)."""
         start = time.perf_counter()
         out_dir = default_out(build, out)
         kinds = _kinds(only)
+        check_out_dir(out_dir)  # refuse --out . before the work, not after it
         with cyclic_gc_paused():
             p = build_plan(load_build(build))
             if p.passed:
-                write_files(out_dir, render(p, kinds))
+                write_output_set(out_dir, render(p, kinds), kinds)
         print_summary(p, time.perf_counter() - start, out_dir if p.passed else None)
         if not p.passed:
             raise CheckFailed(failed_findings(p))
@@ -135,9 +136,10 @@ def register(app: typer.Typer) -> None:
         """Write deliverables from an existing out/BUILD/plan.json, without planning again."""
         out_dir = default_out(build, out)
         kinds = _kinds(only)
+        check_out_dir(out_dir)
         with cyclic_gc_paused():
             files = render(read_plan(out_dir / "plan.json"), kinds)
-        write_files(out_dir, files)
+            write_output_set(out_dir, files, kinds)
         console.print(f"wrote {len(files)} files to {out_dir}")
 
 
