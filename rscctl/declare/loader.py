@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rscctl.declare.build import Build
+from rscctl.declare.catalog import Catalog
 from rscctl.declare.growth import GrowthError, growth_conflicts
 from rscctl.declare.yamlsrc import Locations, PathKey, load_located, merge
 from rscctl.errors import UserError
@@ -135,9 +136,11 @@ def _with_catalog(level: _Level) -> tuple[dict[str, Any], Locations, str | None]
         cat_path = topology_dir() / ref
     cat_shown = _display(cat_path)
     cat, cat_locs = load_located(cat_path, cat_shown)
-    if not isinstance(cat, dict):
-        raise UserError(f"{cat_shown}:1: a catalog is a mapping (models:, cables:) and this "
-                        f"file is not one; check catalog: at {shown}:{line}")
+    if not isinstance(cat, dict) or not set(cat) <= set(Catalog.model_fields):
+        # checked before validation: a file that is not a catalog (a link to /etc/shadow)
+        # would otherwise have its lines quoted back as unknown keys
+        raise UserError(f"{cat_shown}:1: a catalog is a mapping of models: and cables: and "
+                        f"this file is not one; check catalog: at {shown}:{line}")
     data["catalog"] = cat
     for key, loc in cat_locs.items():
         locs[("catalog", *key)] = loc
@@ -162,7 +165,10 @@ def _field_path(loc: PathKey) -> str:
     return out
 
 
-_MSG_FIELD = re.compile(r"^([a-z_]+(?:\.[A-Za-z0-9_-]+|\[\d+\])*)(?=[=:])")
+# 'compute.gpus=...', 'dns.nameservers: ...', or a dotted path then a space
+_MSG_FIELD = re.compile(
+    r"^([a-z_]+(?:\.[A-Za-z0-9_-]+|\[\d+\])*)(?=[=:])|^([a-z_]+(?:\.[A-Za-z0-9_-]+)+)(?= )"
+)
 _FIELD_PART = re.compile(r"\.|(?=\[)")
 
 
@@ -180,7 +186,7 @@ def parse_field(text: str) -> PathKey:
 def _message_path(msg: str) -> PathKey:
     """The field a cross-field message starts with ('compute.gpus=...'), as a path."""
     m = _MSG_FIELD.match(msg)
-    return parse_field(m.group(1)) if m else ()
+    return parse_field(m.group(1) or m.group(2)) if m else ()
 
 
 @dataclass(frozen=True)

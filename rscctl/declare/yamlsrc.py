@@ -33,6 +33,7 @@ MAX_DEPTH = 64
 MAX_ALIASES = 100
 MAX_PROBLEM_CHARS = 80
 MERGE_TAG = "tag:yaml.org,2002:merge"
+PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def read_text(path: Path, shown: str, what: str = "a UTF-8 YAML file") -> str:
@@ -174,6 +175,9 @@ class _Constructor:
         self.seen.add(id(node))
         if path is not None:
             self.locs[path] = (self.shown, node.start_mark.line + 1)
+        if isinstance(node, yaml.CollectionNode) and node.tag not in PLAIN_TAGS:
+            raise self.fail(node, f"a {_tag_name(node.tag)} value is not supported here; "
+                            "write a plain mapping or list")
         if isinstance(node, yaml.MappingNode):
             self.open.add(id(node))
             try:
@@ -234,8 +238,9 @@ class _Constructor:
 
 
 def _tag_name(tag: str) -> str:
-    name = tag.rsplit(":", 1)[-1] if tag.startswith("tag:yaml.org,2002:") else "a custom tag"
-    return _short(name)
+    """'!!set' for a standard tag; custom tags are not quoted (they are the file's text)."""
+    prefix = "tag:yaml.org,2002:"
+    return _short("!!" + tag.removeprefix(prefix)) if tag.startswith(prefix) else "custom tag"
 
 
 def _quote(value: Any) -> str:
