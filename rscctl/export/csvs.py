@@ -46,10 +46,24 @@ def guarded(row: Sequence[Any]) -> Sequence[Any]:
     return tuple(csv_cell(v) for v in row)
 
 
+def cr_line(row: Sequence[Any]) -> str:
+    """A row holding a carriage return, quoted as RFC 4180 says: csv.writer with a "\n"
+    terminator leaves a lone CR unquoted, and every reader then ends the row there."""
+    if len(row) == 1 and row[0] in ("", None):
+        return '""'
+    cells = []
+    for v in row:
+        text = "" if v is None else str(v)
+        if any(c in text for c in ',"\n\r'):
+            text = '"' + text.replace('"', '""') + '"'
+        cells.append(text)
+    return ",".join(cells)
+
+
 def csv_bytes(columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """The one CSV writer of every table rscctl writes: csv.writer's bytes, with text cells
-    that begin with =, +, -, @, tab or CR prefixed by ' (CSV injection; numbers stay numbers).
-    """
+    that begin with =, +, -, @, tab or CR prefixed by ' (CSV injection; numbers stay numbers)
+    and a cell holding a CR quoted (cr_line)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(guarded(tuple(columns)))
@@ -59,7 +73,11 @@ def csv_bytes(columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> bytes:
                 p in line for p in _FORMULA_AFTER_COMMA):
             buf.write(line + "\n")
         else:
-            w.writerow(guarded(row))
+            row = guarded(row)
+            if any(isinstance(v, str) and "\r" in v for v in row):
+                buf.write(cr_line(row) + "\n")
+            else:
+                w.writerow(row)
     return buf.getvalue().encode("utf-8")
 
 
