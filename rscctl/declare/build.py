@@ -347,14 +347,15 @@ class Build(Strict):
     @model_validator(mode="after")
     def _floor_unique(self) -> Build:
         """Hall and row names are unique, no two racks share a position, each SU placed once."""
-        halls = Counter(h.name for h in self.floorplan.halls)
+        # Counted case-blind: H1 and h1 would give the same host names (pdu-h1-...).
+        halls = Counter(h.name.lower() for h in self.floorplan.halls)
         for name, n in halls.items():
             if n > 1:
                 raise ValueError(f"floorplan.halls: hall {name!r} is declared {n} times")
         pod = len(self.floorplan.pod_layout)
         placed: Counter[int] = Counter()
         for hall in self.floorplan.halls:
-            rows = Counter(r.name for r in hall.rows)
+            rows = Counter(r.name.lower() for r in hall.rows)
             for name, n in rows.items():
                 if n > 1:
                     raise ValueError(f"hall {hall.name}: row {name!r} is declared {n} times")

@@ -93,6 +93,19 @@ def check_name_prefix(value: str) -> str:
     return value
 
 
+_GROUP = re.compile(r"[a-z][a-z0-9]{0,39}")
+
+
+def check_group_name(value: str) -> str:
+    """A storage group (fa -> fa001): its names carry no '-' so the number reads clearly."""
+    if not _GROUP.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a group name; start with a lowercase letter, then lowercase "
+            f"letters or digits, at most {PREFIX_MAX} characters, e.g. fa"
+        )
+    return value
+
+
 _AREA = re.compile(r"[A-Za-z0-9]{1,16}")
 
 
@@ -130,6 +143,7 @@ Label = Annotated[str, AfterValidator(check_label)]
 DomainName = Annotated[str, AfterValidator(check_domain)]
 Identifier = Annotated[str, AfterValidator(check_identifier)]
 NamePrefix = Annotated[str, AfterValidator(check_name_prefix)]
+GroupName = Annotated[str, AfterValidator(check_group_name)]
 AreaName = Annotated[str, AfterValidator(check_area)]
 PortName = Annotated[str, AfterValidator(check_port)]
 

@@ -19,6 +19,7 @@ from rscctl.declare.fields import (
     DnsSerial,
     DnsTtl,
     DomainName,
+    GroupName,
     Label,
     MountOption,
     MountPoint,
@@ -38,7 +39,7 @@ class StorageSystemGroup(Strict):
     phase can raise `count` up to it without moving anything; new groups are appended.
     """
 
-    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9]*$")
+    name: GroupName
     model: str
     count: SystemCount
     reserve: SystemCount | None = None

@@ -24,6 +24,11 @@ def _port(model: str, index: int, name: str) -> Callable[[], Doc]:
     return make
 
 
+def _add_row(doc: Doc, name: str) -> Doc:
+    doc["floorplan"]["halls"][0]["rows"].append({"name": name, "y": 9})
+    return doc
+
+
 def _server(name: str) -> Callable[[], Doc]:
     return _set(lab, "servers.0.name", name)
 
@@ -79,7 +84,8 @@ CASES: list[tuple[str, Callable[[], Doc], list[str]]] = [
     ("server-group-newline", _server("bastion\nevil"), ["servers[0].name", "name prefix"]),
     ("server-group-too-long", _server("b" * 41), ["servers[0].name", "at most 40"]),
     ("storage-group-slash", _set(lab, "storage.systems.0.name", "fa/../x"),
-     ["storage.systems[0].name", "should match pattern"]),
+     ["storage.systems[0].name", "not a group name", "e.g. fa"]),
+    ("rows-differ-by-case", lambda: _add_row(small(), "a01"), ["row 'a01'", "2 times"]),
     ("domain-empty-label", _set(lab, "dns.domain", "lab..internal"),
      ["dns.domain", "label ''", "rsc.internal"]),
     ("domain-newline", _set(lab, "dns.domain", "lab.internal\nevil IN A 1.2.3.4"),
