@@ -27,7 +27,7 @@ _COMPUTE = ("node_model", "nodes_per_su", "nodes_per_rack", "leaf_model", "spine
 _FLOOR = ("rack_units", "rack_power_kw", "rack_width_m", "row_pitch_m", "pod_layout", "route")
 _STORAGE = ("leaf_model", "spine_model", "leaves_per_su", "uplinks_per_leaf", "spines",
             "cable_class", "server_cable_class")
-_SYSTEM = ("model", "count", "reserve", "rows", "cable_class")
+_SYSTEM = ("model", "rows", "cable_class")
 _SERVER = ("role", "model", "count")
 # Counts that may grow but never shrink (a shrink removes the parent's cables).
 _GROWS = ("gpu_nodes", "scalable_units")
@@ -135,6 +135,10 @@ def _storage_dependencies(b: Build, parent: Build) -> Iterator[tuple[str, Any]]:
         g = systems.get(group.name)
         for f in _SYSTEM:
             yield f"storage.systems[{gi}].{f}", g and getattr(g, f)
+        # a group's spine ports and addresses are kept for its slots (reserve, else count):
+        # count may grow into the reserve, the slots may not change
+        slots = "reserve" if group.reserve is not None else "count"
+        yield f"storage.systems[{gi}].{slots}", g and g.slots
 
 
 def growth_conflicts(parent: Build, child: Build) -> list[Conflict]:
@@ -146,6 +150,11 @@ def growth_conflicts(parent: Build, child: Build) -> list[Conflict]:
         before, after = getattr(parent.compute, f), getattr(child.compute, f)
         if after < before:
             out.append(Conflict(f"compute.{f}", before, after))
+    if parent.storage is not None and child.storage is not None:
+        counts = {g.name: g.count for g in child.storage.systems}
+        for gi, g in enumerate(parent.storage.systems):
+            if counts.get(g.name, 0) < g.count:
+                out.append(Conflict(f"storage.systems[{gi}].count", g.count, counts.get(g.name)))
     return out
 
 
