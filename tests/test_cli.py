@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +22,43 @@ def _run(*args: str) -> int:
     return main(list(args))
 
 
-def test_help_lists_commands() -> None:
-    out = subprocess.run([sys.executable, "-m", "rscctl", "--help"], capture_output=True,
-                         text=True, cwd=ROOT, check=True).stdout
-    for cmd in ("validate", "plan", "export"):
-        assert cmd in out
+# Every command and sub-command, as README "Commands" documents them.
+COMMANDS = {
+    (): {"validate", "plan", "export", "pki", "lab", "verify"},
+    ("lab",): {"up", "status", "down", "hosts", "trust"},
+    ("verify",): {"firewall"},
+}
+
+
+def listed_commands(*group: str) -> set[str]:
+    """The names in the Commands panel of `rscctl [GROUP] --help` (one word at a row's start)."""
+    out = subprocess.run([sys.executable, "-m", "rscctl", *group, "--help"],
+                         capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1",
+                              "PYTHONIOENCODING": "utf-8"}).stdout
+    panel = out.split("Commands ", 1)[1].split("╰", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^│ (\w[\w-]*) ", panel, re.MULTILINE)}
+
+
+@pytest.mark.parametrize("group", list(COMMANDS))
+def test_help_lists_every_command(group: tuple[str, ...]) -> None:
+    assert listed_commands(*group) == COMMANDS[group]
+
+
+def test_plan_is_deterministic_across_processes(tmp_path: Path) -> None:
+    """Two processes with different hash seeds (set and dict-of-str orders differ) write the
+    same tree, byte for byte."""
+    exe = Path(sys.executable).parent / "rscctl"
+    trees = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}"
+        subprocess.run([str(exe), "plan", "lab", "--out", str(out)], check=True, cwd=ROOT,
+                       capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        trees.append({p.relative_to(out).as_posix(): p.read_bytes()
+                      for p in sorted(out.rglob("*")) if p.is_file()})
+    one, two = trees
+    assert len(one) > 100 and set(one) == set(two)
+    assert [p for p in one if one[p] != two[p]] == []
 
 
 def test_plan_writes_outputs_and_is_byte_identical(tmp_path: Path,
