@@ -13,6 +13,8 @@ import pytest
 from pypdf import PdfReader
 
 from rscctl.export.labels import CSV_COLUMNS, DEFAULT_SHEET, export_labels, render_pdf
+from rscctl.export.workorders import work_orders
+from rscctl.planjson import generate_plan_json, parse_plan_json
 from rscctl.planner.model import Plan
 from tests.exporthelp import cable, small_plan, with_other_fabrics
 
@@ -57,7 +59,19 @@ def test_work_orders_start_new_sheets(tmp_path: Path) -> None:
     pdf = tmp_path / "labels.pdf"
     pdf.write_bytes(export_labels(plan)["labels.pdf"])
     assert len(PdfReader(pdf).pages) == len(sheets)
-    assert export_labels(plan) == export_labels(plan)
+
+
+def test_same_labels_from_independent_plans(tmp_path: Path) -> None:
+    """Labels of the build planned again and of its plan re-read from plan.json are the same
+    bytes. Each render derives its own work orders (the memo keeps one plan's), unlike two
+    renders of one Plan object, which share them and so agree whatever the derivation does."""
+    plan = with_other_fabrics(small_plan(tmp_path))
+    first = export_labels(plan)
+    orders = work_orders(plan)
+    for again in (with_other_fabrics(small_plan(tmp_path)),
+                  parse_plan_json(generate_plan_json(plan))):
+        assert again is not plan and work_orders(again) is not orders
+        assert export_labels(again) == first
 
 
 def test_odd_text_is_escaped_and_kept(tmp_path: Path) -> None:
