@@ -9,7 +9,7 @@ APT_PACKAGES := nftables iproute2 openssh-server openssh-client podman runc debo
 	ibsim-utils opensm infiniband-diags ibutils chromium chromium-driver poppler-utils \
 	bind9-utils
 
-.PHONY: plan test venv venv-dev apt lint typecheck bench bench-lab clean
+.PHONY: plan test venv venv-dev apt lint typecheck bench bench-lab golden clean
 
 $(BIN)/rscctl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench: venv-dev
 	$(BIN)/python benchmarks/formats_bench.py
 	$(BIN)/python benchmarks/firewall_bench.py
 	$(BIN)/python benchmarks/pki_bench.py
+
+# Golden files of every output kind (tests/golden/<kind>/, from tests/golden/small.yaml):
+# rewrite them after an intended change, then review the printed git diff and commit.
+golden: venv-dev
+	$(BIN)/python -m tests.golden.regen
 
 # 32-DGX lab up and down (root: namespaces and podman; the first run builds the image).
 bench-lab: venv-dev apt
