@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -103,13 +104,13 @@ class Context:
         return out
 
     @cached_property
-    def cabled_ports(self) -> frozenset[tuple[str, str]]:
+    def cabled_ports(self) -> AbstractSet[tuple[str, str]]:
         """Every (device, port) some cable ends at."""
         cabled: set[tuple[str, str]] = set()
         for c in self.plan.cables:
             cabled.add((c.a_device, c.a_port))
             cabled.add((c.b_device, c.b_port))
-        return frozenset(cabled)
+        return cabled
 
     @cached_property
     def port_kinds(self) -> dict[str, dict[str, str]]:
