@@ -138,18 +138,22 @@ def stored(kinds: list[str] | None = None) -> dict[str, bytes]:
 
 def main() -> int:
     files = fresh()
-    for rel in set(stored()) - set(files):
+    stale = set(stored()) - set(files)
+    for rel in stale:
         (GOLDEN / rel).unlink()
+    written = 0
     for rel, data in files.items():
         path = GOLDEN / rel
         if not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+            written += 1
     for d in sorted(GOLDEN.rglob("*"), reverse=True):
         if d.is_dir() and d.name != "__pycache__" and not any(d.iterdir()):
             d.rmdir()
     total = sum(map(len, files.values()))
-    print(f"tests/golden: {len(files)} files, {total / 1e3:.0f} kB, from {BUILD.name}")
+    print(f"tests/golden: {len(files)} files, {total / 1e3:.0f} kB, from {BUILD.name}: "
+          f"{written} written, {len(stale)} removed, the rest unchanged")
     rel = GOLDEN.relative_to(ROOT).as_posix()
     for args in (["diff", "--stat", "--", rel], ["status", "--short", "--", rel]):
         subprocess.run(["git", *args], cwd=ROOT, check=False)
