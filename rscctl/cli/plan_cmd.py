@@ -136,9 +136,10 @@ def register(app: typer.Typer) -> None:
         """Write deliverables from an existing out/BUILD/plan.json, without planning again."""
         out_dir = default_out(build, out)
         kinds = _kinds(only)
-        check_out_dir(out_dir)
         with cyclic_gc_paused():
-            files = render(read_plan(out_dir / "plan.json"), kinds)
+            plan = read_plan(out_dir / "plan.json")
+            check_out_dir(out_dir)
+            files = render(plan, kinds)
             write_output_set(out_dir, files, kinds)
         console.print(f"wrote {len(files)} files to {out_dir}")
 
