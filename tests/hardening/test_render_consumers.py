@@ -24,6 +24,7 @@ import contextlib
 import copy
 import csv
 import io
+import os
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -322,7 +323,8 @@ def test_base_build_passes_every_consumer(tmp_path: Path, capsys: pytest.Capture
     assert check_outcome(tmp_path, base_doc(tmp_path), capsys, baseline_scripts) == 0
 
 
-@settings(max_examples=25, deadline=None,
+# RSCCTL_HYPOTHESIS_EXAMPLES=500 for a long local run; 25 keep the suite quick.
+@settings(max_examples=int(os.environ.get("RSCCTL_HYPOTHESIS_EXAMPLES", "25")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(field=st.sampled_from(FIELDS), value=values)
 def test_hostile_field_refused_or_accepted(tmp_path_factory: pytest.TempPathFactory,
