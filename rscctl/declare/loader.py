@@ -63,8 +63,9 @@ def _real(path: Path) -> Path:
 
 
 def _display(path: Path) -> str:
+    """The path as the user named it (links not followed), relative to the cwd if inside."""
     try:
-        return str(_real(path).relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
