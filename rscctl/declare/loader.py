@@ -120,8 +120,12 @@ def _load_chain(path: Path, seen: tuple[Path, ...]) -> list[_Level]:
     return [*levels, _Level(path, shown, locs, merged, merged_locs)]
 
 
-def _with_catalog(level: _Level) -> tuple[dict[str, Any], Locations, str | None]:
-    """The level's data and locations with its catalog attached, and the catalog's file."""
+_Catalogs = dict[Path, tuple[Any, Locations]]
+
+
+def _with_catalog(level: _Level, cache: _Catalogs) -> tuple[dict[str, Any], Locations, str | None]:
+    """The level's data and locations with its catalog attached, and the catalog's file
+    (each catalog file is read once per load: a chain's levels usually share it)."""
     data, locs = dict(level.data), dict(level.locs)
     ref = data.get("catalog", DEFAULT_CATALOG)
     if isinstance(ref, dict):
@@ -136,7 +140,9 @@ def _with_catalog(level: _Level) -> tuple[dict[str, Any], Locations, str | None]
     if not cat_path.is_file():
         cat_path = topology_dir() / ref
     cat_shown = _display(cat_path)
-    cat, cat_locs = load_located(cat_path, cat_shown)
+    if cat_path not in cache:
+        cache[cat_path] = load_located(cat_path, cat_shown)
+    cat, cat_locs = cache[cat_path]
     if not isinstance(cat, dict) or not set(cat) <= set(Catalog.model_fields):
         # checked before validation: a file that is not a catalog (a link to /etc/shadow)
         # would otherwise have its lines quoted back as unknown keys
@@ -268,8 +274,8 @@ class FieldError(UserError):
         self.field = field
 
 
-def _validate(level: _Level) -> Build:
-    data, locs, catalog = _with_catalog(level)
+def _validate(level: _Level, catalogs: _Catalogs) -> Build:
+    data, locs, catalog = _with_catalog(level, catalogs)
     try:
         build = Build.model_validate(data)
     except ValidationError as exc:
@@ -295,8 +301,9 @@ def load_build(build: str) -> Build:
     """Load, merge and validate a build by name or path. Raises UserError on any mistake."""
     levels = _load_chain(resolve(build), ())
     parent: Build | None = None
+    catalogs: _Catalogs = {}
     for i, level in enumerate(levels):
-        child = _validate(level)
+        child = _validate(level, catalogs)
         if parent is not None:
             _check_growth(parent, child, level, levels[i - 1].shown)
         parent = child
