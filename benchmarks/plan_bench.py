@@ -35,7 +35,7 @@ BEYOND_COMPUTE = ("storage", "management", "dns", "policy", "servers", "networks
 
 def cut_build(sus: int, compute_only: bool = False) -> dict[str, Any]:
     """The phase-2 declaration with only its first `sus` SUs."""
-    data, _ = _load_chain(topology_dir() / "phase2.yaml", ())
+    data = _load_chain(topology_dir() / "phase2.yaml", ())[-1].data
     if compute_only:
         for key in BEYOND_COMPUTE:
             data.pop(key, None)
