@@ -269,8 +269,15 @@ def _copy_kept(real: Path, staging: Path, drop: Callable[[str], bool]) -> None:
                 shutil.copy2(src, dst)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_into(staging: Path, files: Mapping[str, bytes]) -> None:
     made: set[Path] = {staging}
+    chmod = FILE_MODE & ~_umask() != FILE_MODE   # 0644 whatever the umask; a chmod if needed
     for rel in sorted(files):
         path = staging / rel
         if path.parent not in made:
@@ -280,8 +287,9 @@ def _write_into(staging: Path, files: Mapping[str, bytes]) -> None:
             os.unlink(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
+            if chmod:
+                os.fchmod(fd, FILE_MODE)
             fh.write(files[rel])
-        os.chmod(path, FILE_MODE)   # whatever the umask
 
 
 def write_output_set(out_dir: Path, files: Mapping[str, bytes],
