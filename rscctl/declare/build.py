@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from rscctl import names
 from rscctl.declare.catalog import Catalog, HardwareModel, Strict
 from rscctl.declare.fields import (
     LABEL_MAX,
@@ -36,11 +37,11 @@ from rscctl.declare.fields import (
     SlackMetres,
     SmallCount,
     SpinePattern,
+    StorageLeafPattern,
     SuCount,
     Text,
     label_problem,
     longest,
-    port_label,
 )
 from rscctl.declare.policy import Policy, check_against_networks
 from rscctl.declare.storage import Dns, Management, StorageFabric, check_networks_declared
@@ -50,11 +51,14 @@ RackKind = Literal["gpu", "network", "spine", "storage", "management"]
 
 
 class Naming(Strict):
-    """Name patterns; names come from position (SU, slot, rail) so growth keeps them."""
+    """Name patterns of the fabrics' devices; names come from position (SU, slot, rail, leaf)
+    so growth keeps them. rscctl.names fills them (and names every other device)."""
 
-    node: NodePattern = "dgx{n:04d}"
-    leaf: LeafPattern = "leaf-s{su:03d}-r{rail}"
-    spine: SpinePattern = "spine{n:02d}"
+    node: NodePattern = names.NODE
+    leaf: LeafPattern = names.LEAF
+    spine: SpinePattern = names.SPINE
+    storage_leaf: StorageLeafPattern = names.STORAGE_LEAF
+    storage_spine: SpinePattern = names.STORAGE_SPINE
 
 
 class ComputeFabric(Strict):
@@ -466,8 +470,8 @@ class Build(Strict):
             m = self.model(model)
             ports = [p.name for p in m.ports] + (
                 ["vlan4094"] if m.kind in ("switch", "director") else [])
-            port = max(ports, key=lambda p: len(port_label(p)), default="")
-            dns = f"{name}-{port_label(port)}"
+            port = max(ports, key=lambda p: len(names.port_label(p)), default="")
+            dns = names.iface_name(name, port)
             if port and len(dns) > LABEL_MAX:
                 raise ValueError(
                     f"{field}: {name!r} with its port {port!r} gives the DNS name {dns!r} of "

@@ -25,8 +25,8 @@ from rscctl.declare.fields import (
     Text,
     check_port,
     longest,
-    port_label,
 )
+from rscctl.names import port_label
 
 PortKind = Literal["compute", "storage", "inband", "bmc", "mgmt", "uplink"]
 

@@ -123,14 +123,9 @@ _PORT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_./-]{0,30}[A-Za-z0-9])?")
 PORT_CHARS = "letters, digits and '_', '.', '/', '-'"
 
 
-def port_label(port: str) -> str:
-    """The DNS label part of a port name (mlx5_8 -> mlx5-8), as rscctl.export.names makes it."""
-    return re.sub(r"[^a-z0-9-]+", "-", port.lower()).strip("-")
-
-
 def check_port(value: str) -> str:
     """A port name (mlx5_0, L01/P01, Management1/1): rendered into CSVs, labels, topology
-    files and, as port_label, into DNS names."""
+    files and, as rscctl.names.port_label, into DNS names."""
     if not _PORT.fullmatch(value) or ".." in value or "//" in value:
         raise ValueError(
             f"{value!r} is not a port name; use 1-32 {PORT_CHARS}, starting and ending with "
@@ -209,6 +204,11 @@ def spine_pattern(value: str) -> str:
     return check_pattern(value, ("n",), (("n",),), HOST_TEXT, "lowercase letters, digits and '-'")
 
 
+def storage_leaf_pattern(value: str) -> str:
+    return check_pattern(value, ("su", "leaf"), (("su", "leaf"),), HOST_TEXT,
+                         "lowercase letters, digits and '-'")
+
+
 def port_pattern(value: str) -> str:
     return check_pattern(value, ("module", "port", "n"), (("n",), ("port",)),
                          PORT_TEXT, PORT_CHARS)
@@ -217,6 +217,7 @@ def port_pattern(value: str) -> str:
 NodePattern = Annotated[str, AfterValidator(node_pattern)]
 LeafPattern = Annotated[str, AfterValidator(leaf_pattern)]
 SpinePattern = Annotated[str, AfterValidator(spine_pattern)]
+StorageLeafPattern = Annotated[str, AfterValidator(storage_leaf_pattern)]
 PortPattern = Annotated[str, AfterValidator(port_pattern)]
 
 
