@@ -22,7 +22,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Collection, Mapping
 from fnmatch import fnmatchcase
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from rscctl.errors import UserError
 
@@ -50,6 +50,7 @@ OWNERS: tuple[tuple[str, str], ...] = (
     ("hosts", "hosts"),
     ("dns/*", "dns"),
     ("nfs/*", "nfs"),
+    ("growth/*", "growth"),  # rscctl plan --from / rscctl diff (rscctl.growth.export)
 )
 _TOP_LEVEL = {p.split("/")[0] for p, _ in OWNERS}
 _LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?P<what>staging|old)-(?P<pid>[0-9]+)")
@@ -134,34 +135,54 @@ def check_out_dir(out_dir: Path) -> Path:
     return real
 
 
-def _check_paths(files: Collection[str]) -> None:
-    """Every path relative, below the set, and no path both a file and a directory."""
+def _check_paths(files: Collection[str]) -> set[str]:
+    """Every path relative, below the set, and no path both a file and a directory; the
+    set's directories back (strings, not Path objects: phase 2 has ~7,700 files)."""
     dirs: set[str] = set()
     for rel in files:
-        p = PurePosixPath(rel)
-        if p.is_absolute() or not p.parts or any(x in ("..", ".", "") for x in p.parts) \
-                or "\0" in rel or str(p) != rel:
+        parts = rel.split("/")
+        if rel.startswith("/") or "\0" in rel or any(x in ("", ".", "..") for x in parts):
             raise UserError(f"output path {rel!r}: not a plain path inside the output directory")
-        dirs.update(str(q) for q in p.parents if str(q) != ".")
+        d = rel.rpartition("/")[0]
+        while d and d not in dirs:
+            dirs.add(d)
+            d = d.rpartition("/")[0]
     clash = sorted(dirs.intersection(files))
     if clash:
         raise UserError(f"output path {clash[0]!r}: both a file and a directory of the set")
+    return dirs
 
 
-def _check_blocking(real: Path, files: Collection[str]) -> None:
+def _kind_of(path: str) -> int | None:
+    try:
+        return os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+
+
+def _check_blocking(real: Path, files: Collection[str], dirs: set[str]) -> None:
     """A file of the current set where the new set needs a directory (or the other way round)
     is something rscctl did not write: refuse it before anything changes."""
-    dirs = {str(q) for rel in files for q in PurePosixPath(rel).parents if str(q) != "."}
-    for d in sorted(dirs):
-        p = real / d
-        if p.is_symlink() or (p.exists() and not p.is_dir()):
-            raise UserError(f"{p}: a file where the directory {d}/ of the new set goes; "
-                            "remove it, or choose another --out")
+    base = f"{real}/"
+    missing: set[str] = set()
+    for d in sorted(dirs):                        # a parent sorts before its children
+        if d.rpartition("/")[0] in missing:
+            missing.add(d)
+            continue
+        mode = _kind_of(base + d)
+        if mode is None:
+            missing.add(d)
+        elif not stat.S_ISDIR(mode):
+            raise UserError(f"{base + d}: a file where the directory {d}/ of the new set "
+                            "goes; remove it, or choose another --out")
     for rel in sorted(files):
-        p = real / rel
-        if p.is_dir() and not p.is_symlink():
-            raise UserError(f"{p}: a directory where the file {rel} of the new set goes; "
-                            "remove it, or choose another --out")
+        parent = rel.rpartition("/")[0]
+        if parent in missing:
+            continue
+        mode = _kind_of(base + rel)
+        if mode is not None and stat.S_ISDIR(mode):
+            raise UserError(f"{base + rel}: a directory where the file {rel} of the new set "
+                            "goes; remove it, or choose another --out")
 
 
 # -- leftovers of an interrupted run ---------------------------------------------------------
@@ -275,17 +296,20 @@ def _umask() -> int:
     return mask
 
 
-def _write_into(staging: Path, files: Mapping[str, bytes]) -> None:
-    made: set[Path] = {staging}
+def _write_into(staging: Path, files: Mapping[str, bytes], dirs: set[str],
+                fresh: bool) -> None:
+    """Every file into staging, 0644. fresh: staging holds nothing yet (no kept links)."""
+    base = f"{staging}/"
+    for d in sorted(dirs):                         # parents first
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(base + d)
     chmod = FILE_MODE & ~_umask() != FILE_MODE   # 0644 whatever the umask; a chmod if needed
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     for rel in sorted(files):
-        path = staging / rel
-        if path.parent not in made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            made.add(path.parent)
-        if os.path.lexists(path):   # a kept link: never write through it into the old set
+        path = base + rel
+        if not fresh and os.path.lexists(path):   # a kept link: never write through it
             os.unlink(path)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        fd = os.open(path, flags, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             if chmod:
                 os.fchmod(fd, FILE_MODE)
@@ -300,7 +324,7 @@ def write_output_set(out_dir: Path, files: Mapping[str, bytes],
     current set with the files of those kinds (see OWNERS) replaced by `files`, everything
     else kept. On any error the current set is left as it was.
     """
-    _check_paths(files)
+    dirs = _check_paths(files)
     real = check_out_dir(out_dir)
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
@@ -309,7 +333,7 @@ def write_output_set(out_dir: Path, files: Mapping[str, bytes],
     clean_leftovers(real)
     exists = real.is_dir()
     if exists:
-        _check_blocking(real, files)
+        _check_blocking(real, files, dirs)
     staging = real.parent / f".{real.name}.staging-{os.getpid()}"
     try:
         os.mkdir(staging)
@@ -318,7 +342,7 @@ def write_output_set(out_dir: Path, files: Mapping[str, bytes],
             if kinds is not None:
                 wanted = set(kinds)
                 _copy_kept(real, staging, lambda rel: rel in files or owner(rel) in wanted)
-        _write_into(staging, files)
+        _write_into(staging, files, dirs, fresh=not (exists and kinds is not None))
         old = _switch(staging, real)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)

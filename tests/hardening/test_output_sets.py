@@ -156,9 +156,9 @@ def test_a_failure_half_way_changes_nothing(
     shutil.copytree(refs["lab"][0], out)
     real_write = outputs._write_into
 
-    def full_disk(staging: Path, files: dict[str, bytes]) -> None:
+    def full_disk(staging: Path, files: dict[str, bytes], dirs: set[str], fresh: bool) -> None:
         half = dict(sorted(files.items())[: len(files) // 2])
-        real_write(staging, half)
+        real_write(staging, half, dirs, fresh)
         raise OSError(28, "No space left on device", str(staging / "x"))
 
     monkeypatch.setattr(outputs, "_write_into", full_disk)
