@@ -1,14 +1,12 @@
-"""A build declaration: the compute fabric, the floor plan and (in later modules) the rest.
+"""A build declaration: its parts (parts.py, storage.py, policy.py) put together, and the
+rules across them (here for the compute fabric and floor plan, rules.py for the rest).
 
 Each validator checks one rule and says how to fix it, naming fields as the user writes them.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from ipaddress import IPv4Network
-from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -18,164 +16,27 @@ from rscctl.declare.fields import (
     LABEL_MAX,
     LABEL_RULE,
     MAX_NODES,
-    AreaName,
-    Coordinate,
-    GpuCount,
-    Kilowatts,
     Label,
-    LeafPattern,
-    Metres,
-    NamePrefix,
-    NodeCount,
-    NodePattern,
-    Position,
-    RackCount,
-    RackHeight,
-    RowCoordinate,
-    ServerCount,
     ShortText,
-    SlackMetres,
-    SmallCount,
-    SpinePattern,
-    StorageLeafPattern,
-    SuCount,
     Text,
     label_problem,
     longest,
 )
+from rscctl.declare.parts import (
+    ComputeFabric,
+    FloorPlan,
+    Hall,
+    Naming,
+    Network,
+    RackGroup,
+    RackKind,
+    Route,
+    Row,
+    ServerGroup,
+)
 from rscctl.declare.policy import Policy, check_against_networks
-from rscctl.declare.storage import Dns, Management, StorageFabric, check_networks_declared
-
-_GUID = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
-RackKind = Literal["gpu", "network", "spine", "storage", "management"]
-
-
-class Naming(Strict):
-    """Name patterns of the fabrics' devices; names come from position (SU, slot, rail, leaf)
-    so growth keeps them. rscctl.names fills them (and names every other device)."""
-
-    node: NodePattern = names.NODE
-    leaf: LeafPattern = names.LEAF
-    spine: SpinePattern = names.SPINE
-    storage_leaf: StorageLeafPattern = names.STORAGE_LEAF
-    storage_spine: SpinePattern = names.STORAGE_SPINE
-
-
-class ComputeFabric(Strict):
-    """The rail-optimized, non-blocking two-level Clos of the GPU nodes."""
-
-    node_model: str
-    gpu_nodes: NodeCount
-    gpus: GpuCount
-    scalable_units: SuCount
-    nodes_per_su: SmallCount = 20
-    nodes_per_rack: SmallCount = 2
-    leaf_model: str
-    spine_model: str
-    spines: SmallCount
-    max_sus: SuCount = Field(
-        description="SU slots whose spine ports are reserved now, so growth only adds cables"
-    )
-    cable_class: str = "hdr"
-    guids: dict[Text, str] = Field(
-        default_factory=dict,
-        description="known node GUIDs by InfiniBand node description, e.g. "
-        "'dgx0001 mlx5_0': '0x0c42a10300a1b2c0'; the others are derived from names",
-    )
-
-    @model_validator(mode="after")
-    def _guids_are_hex(self) -> ComputeFabric:
-        """A declared GUID is 64-bit hex written 0x..., and no two nodes share one."""
-        for desc, guid in self.guids.items():
-            ok = _GUID.fullmatch(guid) is not None and int(guid, 16) > 0
-            if not ok:
-                raise ValueError(
-                    f"compute.guids[{desc!r}]={guid!r} is not a GUID; "
-                    "write 64-bit hex, e.g. '0x0c42a10300a1b2c0'"
-                )
-        seen: dict[int, str] = {}
-        for desc, guid in self.guids.items():
-            if int(guid, 16) in seen:
-                raise ValueError(
-                    f"compute.guids: {guid} is given to {seen[int(guid, 16)]!r} and {desc!r}; "
-                    "each node has its own GUID"
-                )
-            seen[int(guid, 16)] = desc
-        return self
-
-
-class RackGroup(Strict):
-    """`count` racks of one kind from position `at` of a row."""
-
-    at: Position
-    count: RackCount = 1
-    kind: RackKind
-    su: SuCount | None = None
-
-
-class Row(Strict):
-    """A row of racks; `sus` lays out one pod (see floorplan.pod_layout) per SU, in order."""
-
-    name: AreaName
-    y: RowCoordinate = Field(description="row position, in row pitches from the hall origin")
-    sus: tuple[SuCount, ...] = ()
-    racks: tuple[RackGroup, ...] = ()
-    first_position: Position = 1
-
-
-class Hall(Strict):
-    name: AreaName
-    origin_m: tuple[Coordinate, Coordinate] = (0.0, 0.0)
-    rows: tuple[Row, ...] = Field(min_length=1)
-
-
-class Route(Strict):
-    """Cable-tray route rule: up from the device to an overhead tray, Manhattan, down, slack."""
-
-    tray_height_m: Metres = 2.6
-    ru_height_m: Metres = 0.04445
-    slack_m: SlackMetres = 1.5
-    same_rack_slack_m: SlackMetres = 0.5
-
-
-class FloorPlan(Strict):
-    rack_units: RackHeight = 48
-    rack_power_kw: Kilowatts = 30.0
-    rack_width_m: Metres = 0.6
-    row_pitch_m: Metres = 2.4
-    pod_layout: tuple[Literal["gpu", "network"], ...] = Field(min_length=1, max_length=256)
-    route: Route = Route()
-    halls: tuple[Hall, ...] = Field(min_length=1)
-
-
-class Network(Strict):
-    """One declared supernet; every address of the network is allocated from it by the plan."""
-
-    supernet: IPv4Network
-    description: Text = ""
-    segment_prefix: int = Field(
-        default=24, ge=8, le=30,
-        description="prefix length of each segment (per SU, row, rail...) cut from the supernet",
-    )
-
-    @model_validator(mode="after")
-    def _segment_inside(self) -> Network:
-        """A segment is no larger than its supernet."""
-        if self.segment_prefix < self.supernet.prefixlen:
-            raise ValueError(
-                f"segment_prefix={self.segment_prefix} is wider than the supernet "
-                f"{self.supernet}; give a prefix of at least {self.supernet.prefixlen}"
-            )
-        return self
-
-
-class ServerGroup(Strict):
-    """Service hosts outside the pods (bastions, ingest gateways), in management racks."""
-
-    name: NamePrefix
-    role: Literal["bastion", "ingest-gateway", "management-host"]
-    model: str
-    count: ServerCount = 1
+from rscctl.declare.rules import check_networks_declared
+from rscctl.declare.storage import Dns, Management, StorageFabric
 
 
 class Build(Strict):
@@ -450,7 +311,7 @@ class Build(Strict):
 
     @model_validator(mode="after")
     def _storage_management_known(self) -> Build:
-        """Storage, management and network declarations are consistent (rscctl.declare.storage)."""
+        """Storage, management and network declarations are consistent (rscctl.declare.rules)."""
         check_networks_declared(self)
         return self
 
@@ -481,7 +342,7 @@ class Build(Strict):
 
     def _longest_names(self) -> list[tuple[str, str, str | None]]:
         """(field, longest device name, model whose ports get names) of every kind of device,
-        formatted with the largest numbers the build can need (rscctl.planner names them)."""
+        formatted with the largest numbers the build can need, by rscctl.names."""
         c, n = self.compute, self.naming
         if c.max_sus * c.nodes_per_su > MAX_NODES:
             raise ValueError(
@@ -495,29 +356,41 @@ class Build(Strict):
              c.leaf_model),
             ("naming.spine", longest(n.spine, {"n": c.spines}), c.spine_model),
         ]
-        out += [(f"servers[{i}].name", f"{g.name}{g.count:02d}", g.model)
+        out += [(f"servers[{i}].name", names.server_name(g.name, g.count), g.model)
                 for i, g in enumerate(self.servers)]
         s = self.storage
         if s is not None:
-            out += [(f"storage.systems[{i}].name", f"{g.name}{g.slots:03d}", g.model)
+            out += [(f"storage.systems[{i}].name", names.system_name(g.name, g.slots), g.model)
                     for i, g in enumerate(s.systems)]
-            out += [("storage.leaves_per_su", f"sleaf-s{c.max_sus:03d}-{s.leaves_per_su}",
+            out += [("naming.storage_leaf",
+                     longest(n.storage_leaf, {"su": c.max_sus, "leaf": s.leaves_per_su}),
                      s.leaf_model),
-                    ("storage.spines", f"sspine{s.spines:02d}", s.spine_model)]
+                    ("naming.storage_spine", longest(n.storage_spine, {"n": s.spines}),
+                     s.spine_model)]
         m = self.management
         if m is not None:
             rows = [(h.name, r) for h in self.floorplan.halls for r in h.rows]
             pod = len(self.floorplan.pod_layout)
-            area = max((f"{h}-{r.name}".lower() for h, r in rows), key=len)
             last = max(
                 max([r.first_position + len(r.sus) * pod - 1]
                     + [g.at + g.count - 1 for g in r.racks])
                 for _h, r in rows)
+            hall, row = max(((h, r.name) for h, r in rows),
+                            key=lambda hr: len(names.row_scope(*hr)))
+            area = names.row_scope(hall, row)
             out += [
-                ("floorplan.halls", f"pdu-{area}-{last:02d}-d", m.pdu_model),
-                ("floorplan.halls", f"oob-{area}-{m.row_switch_block}", m.access_model),
-                ("compute.max_sus", f"oob-s{c.max_sus:03d}-{m.row_switch_block}",
+                ("floorplan.halls", names.pdu_name(names.rack_name(hall, row, last),
+                                                   len(names.FEEDS)), m.pdu_model),
+                ("floorplan.halls", names.access_name("oob", area, m.row_switch_block),
                  m.access_model),
-                ("management.cores", f"mgmt-core{m.cores}", m.core_model),
+                ("compute.max_sus",
+                 names.access_name("oob", names.pod_scope(c.max_sus), m.row_switch_block),
+                 m.access_model),
+                ("management.cores", names.core_name(m.cores), m.core_model),
             ]
         return out
+
+
+# The parts are re-exported: a build's reader finds them where Build is.
+__all__ = ["Build", "ComputeFabric", "FloorPlan", "Hall", "Naming", "Network", "RackGroup",
+           "RackKind", "Route", "Row", "ServerGroup"]

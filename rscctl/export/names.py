@@ -4,23 +4,19 @@
   dgx0001-eno1, dgx0001-bmc, dgx0001-mlx5-0 (IPoIB rail 1), dgx0001-mlx5-8 (storage).
 - The device name itself goes on its primary address: in-band if it has one, else out-of-band,
   else storage (switches and PDUs are reached on oob).
-Names and addresses come only from the plan, never from facts gathered on hosts.
+Names and addresses come only from the plan, never from facts gathered on hosts. The name
+rules themselves are in rscctl.names (iface_name is re-exported here for its importers).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rscctl.names import iface_name
 from rscctl.planner.model import Address, Plan
 
 PRIMARY_ORDER = ("inband", "oob", "storage", "ipoib")
-_BAD = re.compile(r"[^a-z0-9-]+")
-
-
-def iface_name(device: str, interface: str) -> str:
-    return f"{device}-{_BAD.sub('-', interface.lower()).strip('-')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +50,6 @@ def host_entries(plan: Plan) -> Iterator[HostEntry]:
         if primary[a.device] is a:
             names = (a.device, *names)
         yield HostEntry(a.address, a.network, a.device, a.interface, a.prefix_len, names)
+
+
+__all__ = ["PRIMARY_ORDER", "HostEntry", "host_entries", "iface_name", "primary_addresses"]

@@ -31,6 +31,7 @@ from typing import Any
 from rscctl.export import escape
 from rscctl.export.names import HostEntry, host_entries, primary_addresses
 from rscctl.export.nfs import mounts, nfs_settings
+from rscctl.names import role_group, su_group
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 from rscctl.templating import environment
@@ -131,10 +132,6 @@ def _gateway(e: HostEntry) -> str | None:
     return None if gw == e.address else gw
 
 
-def _group(role: str) -> str:
-    return role.replace("-", "_")
-
-
 def inventory(plan: Plan) -> dict[str, Any]:
     """The inventory as data (what hosts.yml holds)."""
     primary = primary_addresses(plan)
@@ -167,9 +164,9 @@ def inventory(plan: Plan) -> dict[str, Any]:
                                        "options": m.options, "unit": m.unit}
                                       for m in nfs[d.name]]
             clients[d.name] = None
-        groups.setdefault(_group(d.role), {"hosts": {}})["hosts"][d.name] = host
+        groups.setdefault(role_group(d.role), {"hosts": {}})["hosts"][d.name] = host
         if d.role == "gpu-node" and d.su is not None:
-            sus.setdefault(f"su_{d.su:03d}", {"hosts": {}})["hosts"][d.name] = None
+            sus.setdefault(su_group(d.su), {"hosts": {}})["hosts"][d.name] = None
     dns = _dns(plan)
     return {"all": {
         "vars": {

@@ -17,6 +17,7 @@ from rscctl.errors import UserError
 from rscctl.export import escape
 from rscctl.firewall.rules import rulesets
 from rscctl.firewall.zones import ZoneMap, resolve_zones
+from rscctl.names import role_group
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 from rscctl.templating import render
@@ -113,7 +114,7 @@ def export_firewall(plan: Plan) -> Files:
         files[f"firewall/vars/{name}.json"] = _json({"firewall_ruleset": ruleset})
     groups: dict[str, dict[str, Any]] = {}
     for role, name in host_rulesets(plan, zm).items():
-        group = escape.host_label(role, "role").replace("-", "_")  # the ansible group
+        group = role_group(escape.host_label(role, "role"))
         groups[group] = {}
         files[f"{INVENTORY}/group_vars/{group}/firewall.json"] = _json(
             {"firewall_ruleset": data[name]})

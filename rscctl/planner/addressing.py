@@ -15,8 +15,10 @@ segment k is the k-th such block. A host number inside a segment also comes from
 |         |                                                   | from the top down              |
 | ipoib   | rail i at i-1 (one segment per rail)              | the node's number (dgx0042: 42)|
 
-SU slots up to `compute.max_sus` are reserved, so a phase that adds SUs adds segments and never
-moves an existing address. Addresses are computed with the ipaddress module from integers.
+The segment numbers come from rscctl.declare.segments, the functions the declaration's check of
+the supernets uses too. SU slots up to `compute.max_sus` are reserved, so a phase that adds SUs
+adds segments and never moves an existing address. Addresses are computed with the ipaddress
+module from integers.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import socket
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
+from rscctl import names
 from rscctl.declare.build import Build
 from rscctl.declare.loader import FieldError
+from rscctl.declare.segments import ipoib_segment
 from rscctl.planner.builder import (
     AddressesResult,
     ComputeResult,
@@ -40,9 +44,6 @@ from rscctl.planner.model import Address, Device
 
 # VLAN of segment k of a network: base + k (the gateways' interface names, vlan1001, ...).
 VLAN_BASE = {"inband": 1000, "oob": 2000, "storage": 3000}
-# Host numbers below HOST_BASE (rscctl.declare.storage, .10): cores from .1, oob switches from .5.
-CORE_HOST_BASE = 1
-SWITCH_HOST_BASE = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,45 +110,14 @@ class AddressPlan:
         return self._base[network]
 
 
-# -- segment numbering by position (shared by the stages that allocate) --------------------
-
-def su_segment(su: int) -> int:
-    """inband/oob segment of SU slot `su`."""
-    return su
-
-
-def row_segment(build: Build, row_ordinal: int) -> int:
-    """inband/oob segment of the `row_ordinal`-th row of racks without pods (0-based, in
-    declaration order; a later phase appends its rows, so earlier ordinals stay)."""
-    return 1 + build.compute.max_sus + row_ordinal
-
-
-def storage_leaf_segment(build: Build, su: int, leaf: int) -> int:
-    s = build.storage
-    assert s is not None
-    return (su - 1) * s.leaves_per_su + (leaf - 1)
-
-
-def storage_spine_segment(build: Build, spine: int) -> int:
-    s = build.storage
-    assert s is not None
-    return build.compute.max_sus * s.leaves_per_su + (spine - 1)
-
-
-def node_name(build: Build, su: int, slot: int) -> str:
-    """The GPU node in `slot` of SU `su`, named as compute_fabric names it."""
-    n = (su - 1) * build.compute.nodes_per_su + slot
-    return build.naming.node.format(n=n, su=su, slot=slot)
-
-
 def gpu_nodes(build: Build) -> list[tuple[int, int, int, str]]:
-    """(SU, slot, node number, name) of every GPU node, named as compute_fabric names them."""
+    """(SU, slot, node number, name) of every GPU node present (rscctl.names names them)."""
     c = build.compute
     out = []
     for su in range(1, c.scalable_units + 1):
         for slot in range(1, min(c.nodes_per_su, c.gpu_nodes - (su - 1) * c.nodes_per_su) + 1):
-            n = (su - 1) * c.nodes_per_su + slot
-            out.append((su, slot, n, build.naming.node.format(n=n, su=su, slot=slot)))
+            out.append((su, slot, names.node_number(c.nodes_per_su, su, slot),
+                        names.node_name(build.naming, c.nodes_per_su, su, slot)))
     return out
 
 
@@ -160,7 +130,7 @@ def plan_ipoib(build: Build, out: list[Address]) -> None:
         "compute"))
     for _su, _slot, n, name in gpu_nodes(build):
         for rail, port in hcas:
-            ap.add(out, name, port, "ipoib", rail - 1, n)
+            ap.add(out, name, port, "ipoib", ipoib_segment(rail), n)
 
 
 def nameservers(build: Build, devices: list[Device], addresses: list[Address]) -> list[str]:

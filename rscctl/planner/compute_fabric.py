@@ -13,23 +13,11 @@
 from __future__ import annotations
 
 from rscctl.declare.build import Build
+from rscctl.names import Role, leaf_name, node_name, node_number, spine_name
 from rscctl.planner.builder import ComputeResult, StageBuilder
 from rscctl.planner.model import Device, Rack
 
 FABRIC = "compute"
-
-
-def node_name(pb: StageBuilder, su: int, slot: int) -> str:
-    n = (su - 1) * pb.build.compute.nodes_per_su + slot
-    return pb.build.naming.node.format(n=n, su=su, slot=slot)
-
-
-def leaf_name(pb: StageBuilder, su: int, rail: int) -> str:
-    return pb.build.naming.leaf.format(su=su, rail=rail)
-
-
-def spine_name(pb: StageBuilder, n: int) -> str:
-    return pb.build.naming.spine.format(n=n)
 
 
 def spine_port_index(rails: int, links_per_spine: int, su: int, rail: int, link: int) -> int:
@@ -47,16 +35,18 @@ def place_devices(pb: StageBuilder) -> None:
         count = min(c.nodes_per_su, c.gpu_nodes - (su - 1) * c.nodes_per_su)
         for slot in range(1, count + 1):
             rack = gpu_racks[(slot - 1) // c.nodes_per_rack]
-            name = node_name(pb, su, slot)
-            index = (su - 1) * c.nodes_per_su + slot
-            pb.place_in([rack], Device(name, "gpu-node", c.node_model, "", 0, su, None, index))
+            name = node_name(pb.build.naming, c.nodes_per_su, su, slot)
+            index = node_number(c.nodes_per_su, su, slot)
+            pb.place_in([rack], Device(name, Role.GPU_NODE, c.node_model, "", 0, su, None, index))
         net = pb.racks_of("network", su)
         for rail in range(1, rails + 1):
-            dev = Device(leaf_name(pb, su, rail), "compute-leaf", c.leaf_model, "", 0, su, rail)
+            dev = Device(leaf_name(pb.build.naming, su, rail), Role.COMPUTE_LEAF, c.leaf_model,
+                         "", 0, su, rail)
             pb.place_in(net, dev)
     spine_racks = pb.racks_of("spine")
     for n in range(1, c.spines + 1):
-        dev = Device(spine_name(pb, n), "compute-spine", c.spine_model, "", 0, None, None, n)
+        dev = Device(spine_name(pb.build.naming, n), Role.COMPUTE_SPINE, c.spine_model, "", 0,
+                     None, None, n)
         pb.place_in(spine_racks, dev)
 
 
@@ -72,12 +62,12 @@ def cable(pb: StageBuilder) -> None:
     rails, per_spine = b.rails, b.links_per_spine
     leaf_port = leaf_model.switch_port_names()
     spine_port = spine_model.switch_port_names()
-    spines = {s: spine_name(pb, s) for s in range(1, c.spines + 1)}
+    spines = {s: spine_name(b.naming, s) for s in range(1, c.spines + 1)}
     for su in range(1, c.scalable_units + 1):
         count = min(n_per, c.gpu_nodes - (su - 1) * n_per)
-        leaves = {rail: leaf_name(pb, su, rail) for rail in range(1, rails + 1)}
+        leaves = {rail: leaf_name(b.naming, su, rail) for rail in range(1, rails + 1)}
         for slot in range(1, count + 1):
-            node = node_name(pb, su, slot)
+            node = node_name(b.naming, n_per, su, slot)
             for rail in range(1, rails + 1):
                 pb.connect(
                     f"C1-S{su:03d}-N{slot:02d}-R{rail}", FABRIC, node, hca[rail],
@@ -85,7 +75,7 @@ def cable(pb: StageBuilder) -> None:
                 )
     for su in range(1, c.scalable_units + 1):
         for rail in range(1, rails + 1):
-            leaf = leaf_name(pb, su, rail)
+            leaf = leaf_name(b.naming, su, rail)
             for s in range(1, c.spines + 1):
                 for k in range(per_spine):
                     up = n_per + (s - 1) * per_spine + k

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from rscctl.declare.build import Build
+from rscctl.names import rack_name
 from rscctl.planner.model import Rack
-
-
-def rack_name(hall: str, row: str, position: int) -> str:
-    """Rack names say where the rack stands: hall, row, position (e.g. H1-A01-07)."""
-    return f"{hall}-{row}-{position:02d}"
 
 
 def expand_racks(build: Build) -> tuple[Rack, ...]:

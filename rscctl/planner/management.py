@@ -24,15 +24,26 @@ from dataclasses import dataclass
 
 from rscctl.declare.build import Build
 from rscctl.declare.loader import FieldError
-from rscctl.declare.storage import HOST_BASE, Management
-from rscctl.planner.addressing import (
+from rscctl.declare.segments import (
     CORE_HOST_BASE,
+    HOST_BASE,
     SWITCH_HOST_BASE,
-    AddressPlan,
-    node_name,
     row_segment,
     su_segment,
 )
+from rscctl.declare.storage import Management
+from rscctl.names import (
+    Role,
+    access_name,
+    core_name,
+    leaf_name,
+    node_name,
+    pdu_name,
+    pod_scope,
+    row_scope,
+    storage_leaf_name,
+)
+from rscctl.planner.addressing import AddressPlan
 from rscctl.planner.builder import (
     ComputeResult,
     ManagementResult,
@@ -42,32 +53,13 @@ from rscctl.planner.builder import (
 )
 from rscctl.planner.model import Device, Rack
 
-ROLE_INBAND, ROLE_OOB, ROLE_CORE, ROLE_PDU = "inband-switch", "oob-switch", "mgmt-core", "pdu"
+ROLE_INBAND, ROLE_OOB, ROLE_CORE, ROLE_PDU = (Role.INBAND_SWITCH, Role.OOB_SWITCH,
+                                              Role.MGMT_CORE, Role.PDU)
 NET_KINDS = {"inband": ("inband",), "oob": ("bmc", "mgmt")}
 ACCESS_ROLES = {"inband": ROLE_INBAND, "oob": ROLE_OOB}
 CABLE_PREFIX = {"inband": "MI", "oob": "MO"}
 
 Endpoint = tuple[str, str] | None
-
-
-def pdu_name(rack: str, feed: int) -> str:
-    return f"pdu-{rack.lower()}-{'abcd'[feed - 1]}"
-
-
-def core_name(k: int) -> str:
-    return f"mgmt-core{k}"
-
-
-def access_name(network: str, scope: str, j: int) -> str:
-    return f"{'inb' if network == 'inband' else 'oob'}-{scope}-{j}"
-
-
-def pod_scope(su: int) -> str:
-    return f"s{su:03d}"
-
-
-def row_scope(rack: Rack) -> str:
-    return f"{rack.hall}-{rack.row}".lower()
 
 
 @dataclass
@@ -103,7 +95,8 @@ def pod_endpoints(pb: StageBuilder, su: int) -> dict[str, list[Endpoint]]:
     b = pb.build
     c = b.compute
     count = min(c.nodes_per_su, c.gpu_nodes - (su - 1) * c.nodes_per_su)
-    present = {slot: node_name(b, su, slot) for slot in range(1, count + 1)}
+    present = {slot: node_name(b.naming, c.nodes_per_su, su, slot)
+               for slot in range(1, count + 1)}
     inband: list[Endpoint] = []
     oob: list[Endpoint] = []
     for slot in range(1, c.nodes_per_su + 1):
@@ -111,13 +104,12 @@ def pod_endpoints(pb: StageBuilder, su: int) -> dict[str, list[Endpoint]]:
         inband += [(node, p) if node else None for p in _ports(pb, c.node_model, "inband")]
         oob += [(node, p) if node else None for p in _ports(pb, c.node_model, "oob")]
     for rail in range(1, b.rails + 1):
-        leaf = b.naming.leaf.format(su=su, rail=rail)
+        leaf = leaf_name(b.naming, su, rail)
         oob += [(leaf, p) for p in _ports(pb, c.leaf_model, "oob")]
     if b.storage is not None:
-        from rscctl.planner.storage_fabric import leaf_name
-
         for leaf_n in range(1, b.storage.leaves_per_su + 1):
-            oob += [(leaf_name(su, leaf_n), p) for p in _ports(pb, b.storage.leaf_model, "oob")]
+            oob += [(storage_leaf_name(b.naming, su, leaf_n), p)
+                    for p in _ports(pb, b.storage.leaf_model, "oob")]
     for j in range(1, _switch_count(pb, len(inband)) + 1):
         sw = access_name("inband", pod_scope(su), j)
         oob += [(sw, p) for p in _ports(pb, _mgmt(pb).access_model, "oob")]
@@ -173,7 +165,7 @@ def _segments(pb: StageBuilder) -> list[Segment]:
     for ordinal, ((hall, row), racks) in enumerate(rows.items()):
         if not racks:
             continue
-        scope = row_scope(racks[0])
+        scope = row_scope(racks[0].hall, racks[0].row)
         eps = row_endpoints(pb, racks, scope)
         sw = {net: [access_name(net, scope, j)
                     for j in range(1, _switch_count(pb, len(eps[net])) + 1)] if eps[net] else []
@@ -194,8 +186,8 @@ def _segments(pb: StageBuilder) -> list[Segment]:
                 f"floorplan: row {hall}-{row} has devices to manage but no rack of kind "
                 "management for its access switches; add one to the row"
             )
-        out.append(Segment(scope, None, row_segment(b, ordinal), reserved + ordinal * block,
-                           homes, eps, sw))
+        out.append(Segment(scope, None, row_segment(b.compute.max_sus, ordinal),
+                           reserved + ordinal * block, homes, eps, sw))
     return out
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from rscctl.declare.build import Build, ServerGroup
+from rscctl.declare.build import Build
+from rscctl.names import Role, server_name
 from rscctl.planner.builder import ComputeResult, ServersResult, StageBuilder
 from rscctl.planner.model import Device, Rack
-
-
-def server_name(group: ServerGroup, n: int) -> str:
-    return f"{group.name}{n:02d}"
 
 
 def plan_servers(build: Build, racks: tuple[Rack, ...], compute: ComputeResult) -> ServersResult:
@@ -17,6 +14,6 @@ def plan_servers(build: Build, racks: tuple[Rack, ...], compute: ComputeResult) 
     mgmt_racks = sb.racks_of("management")
     for group in build.servers:
         for n in range(1, group.count + 1):
-            sb.place_in(mgmt_racks, Device(server_name(group, n), group.role, group.model, "",
-                                           0, None, None, n))
+            sb.place_in(mgmt_racks, Device(server_name(group.name, n), Role(group.role),
+                                           group.model, "", 0, None, None, n))
     return sb.result(ServersResult)

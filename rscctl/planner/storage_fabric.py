@@ -23,31 +23,15 @@ from dataclasses import dataclass
 
 from rscctl.declare.build import Build
 from rscctl.declare.loader import FieldError
-from rscctl.declare.storage import HOST_BASE, StorageSystemGroup
-from rscctl.planner.addressing import (
-    AddressPlan,
-    gpu_nodes,
-    storage_leaf_segment,
-    storage_spine_segment,
-)
+from rscctl.declare.segments import HOST_BASE, storage_leaf_segment, storage_spine_segment
+from rscctl.declare.storage import StorageSystemGroup
+from rscctl.names import Role, server_name, storage_leaf_name, storage_spine_name, system_name
+from rscctl.planner.addressing import AddressPlan, gpu_nodes
 from rscctl.planner.builder import ComputeResult, ServersResult, StageBuilder, StorageResult
 from rscctl.planner.model import Cable, Device, Rack
-from rscctl.planner.servers import server_name
 
 FABRIC = "storage"
-ROLE_LEAF, ROLE_SPINE, ROLE_SYSTEM = "storage-leaf", "storage-spine", "storage-system"
-
-
-def leaf_name(su: int, leaf: int) -> str:
-    return f"sleaf-s{su:03d}-{leaf}"
-
-
-def spine_name(n: int) -> str:
-    return f"sspine{n:02d}"
-
-
-def system_name(group: StorageSystemGroup, n: int) -> str:
-    return f"{group.name}{n:03d}"
+ROLE_LEAF, ROLE_SPINE, ROLE_SYSTEM = Role.STORAGE_LEAF, Role.STORAGE_SPINE, Role.STORAGE_SYSTEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +55,7 @@ def system_slots(build: Build) -> list[PortSlot]:
         ports = build.model(g.model).ports_of("storage")
         for n in range(1, g.slots + 1):
             for p in ports:
-                out.append(PortSlot(system_name(g, n), p.name, n <= g.count,
+                out.append(PortSlot(system_name(g.name, n), p.name, n <= g.count,
                                     q % s.spines + 1, q // s.spines))
                 q += 1
     return out
@@ -86,7 +70,7 @@ def server_slots(build: Build) -> list[PortSlot]:
     for g in build.servers:
         for n in range(1, g.count + 1):
             for p in build.model(g.model).ports_of("storage"):
-                out.append(PortSlot(server_name(g, n), p.name, True,
+                out.append(PortSlot(server_name(g.name, n), p.name, True,
                                     u % s.spines + 1, u // s.spines))
                 u += 1
     return out
@@ -123,15 +107,16 @@ def place_devices(pb: StageBuilder) -> None:
     for su in range(1, b.compute.scalable_units + 1):
         net = pb.racks_of("network", su)
         for leaf in range(1, s.leaves_per_su + 1):
-            pb.place_in(net, Device(leaf_name(su, leaf), ROLE_LEAF, s.leaf_model, "", 0, su,
-                                    None, leaf))
+            pb.place_in(net, Device(storage_leaf_name(b.naming, su, leaf), ROLE_LEAF,
+                                    s.leaf_model, "", 0, su, None, leaf))
     racks = _spine_racks(pb)
     for n in range(1, s.spines + 1):
-        pb.place_in(racks, Device(spine_name(n), ROLE_SPINE, s.spine_model, "", 0, None, None, n))
+        pb.place_in(racks, Device(storage_spine_name(b.naming, n), ROLE_SPINE, s.spine_model, "",
+                                  0, None, None, n))
     for i, g in enumerate(s.systems):
         racks = _system_racks(pb, g, i)
         for n in range(1, g.count + 1):
-            pb.place_in(racks, Device(system_name(g, n), ROLE_SYSTEM, g.model, "", 0, None,
+            pb.place_in(racks, Device(system_name(g.name, n), ROLE_SYSTEM, g.model, "", 0, None,
                                       None, n))
 
 
@@ -148,7 +133,8 @@ def cable(pb: StageBuilder) -> None:
         for p, port in enumerate(node_ports):
             idx = (slot - 1) * per_leaf + p // L
             pb.connect(f"S1-S{su:03d}-N{slot:02d}-P{p + 1}", FABRIC, node, port.name,
-                       leaf_name(su, p % L + 1), leaf_m.switch_port_name(idx), s.cable_class)
+                       storage_leaf_name(b.naming, su, p % L + 1), leaf_m.switch_port_name(idx),
+                       s.cable_class)
     down = b.compute.nodes_per_su * per_leaf
     per_spine = s.uplinks_per_leaf // S
     for su in range(1, b.compute.scalable_units + 1):
@@ -159,18 +145,21 @@ def cable(pb: StageBuilder) -> None:
                     sp = ((su - 1) * L + (leaf - 1)) * per_spine + j
                     suffix = f"-L{j + 1}" if per_spine > 1 else ""
                     pb.connect(f"S2-S{su:03d}-L{leaf}-SP{k:02d}{suffix}", FABRIC,
-                               leaf_name(su, leaf), leaf_m.switch_port_name(up),
-                               spine_name(k), spine_m.switch_port_name(sp), s.cable_class)
+                               storage_leaf_name(b.naming, su, leaf), leaf_m.switch_port_name(up),
+                               storage_spine_name(b.naming, k), spine_m.switch_port_name(sp),
+                               s.cable_class)
     reserve = b.compute.max_sus * L * per_spine
-    classes = {system_name(g, n): g.cable_class for g in s.systems for n in range(1, g.count + 1)}
+    classes = {system_name(g.name, n): g.cable_class
+               for g in s.systems for n in range(1, g.count + 1)}
     for slot_ in system_slots(b):
         if slot_.present:
             pb.connect(f"S3-{slot_.device}-{slot_.port}", FABRIC, slot_.device, slot_.port,
-                       spine_name(slot_.spine), spine_m.switch_port_name(reserve + slot_.index),
+                       storage_spine_name(b.naming, slot_.spine),
+                       spine_m.switch_port_name(reserve + slot_.index),
                        classes[slot_.device])
     for slot_ in server_slots(b):
         pb.connect(f"S4-{slot_.device}-{slot_.port}", FABRIC, slot_.device, slot_.port,
-                   spine_name(slot_.spine),
+                   storage_spine_name(b.naming, slot_.spine),
                    spine_m.switch_port_name(spine_m.switch_ports - 1 - slot_.index),
                    s.server_cable_class)
 
@@ -185,13 +174,15 @@ def address(pb: StageBuilder) -> None:
     L = s.leaves_per_su
     node_ports = b.model(b.compute.node_model).ports_of("storage")
     per_leaf = len(node_ports) // L
+    spine_seg = {k: storage_spine_segment(b.compute.max_sus, L, k) for k in range(1, s.spines + 1)}
     for su in range(1, b.compute.scalable_units + 1):
         for leaf in range(1, L + 1):
-            seg = ap.segment("storage", storage_leaf_segment(b, su, leaf))
-            ap.add(out, leaf_name(su, leaf), f"vlan{seg.vlan}", "storage", seg.index, 1)
+            seg = ap.segment("storage", storage_leaf_segment(L, su, leaf))
+            ap.add(out, storage_leaf_name(b.naming, su, leaf), f"vlan{seg.vlan}", "storage",
+                   seg.index, 1)
     for su, slot, _n, node in gpu_nodes(b):
         for p, port in enumerate(node_ports):
-            seg_i = storage_leaf_segment(b, su, p % L + 1)
+            seg_i = storage_leaf_segment(L, su, p % L + 1)
             ap.add(out, node, port.name, "storage", seg_i, HOST_BASE + (slot - 1) * per_leaf
                    + p // L)
     top = ap.hosts_per_segment("storage")
@@ -205,14 +196,14 @@ def address(pb: StageBuilder) -> None:
             "shorten segment_prefix"
         )
     for k in range(1, s.spines + 1):
-        seg = ap.segment("storage", storage_spine_segment(b, k))
-        ap.add(out, spine_name(k), f"vlan{seg.vlan}", "storage", seg.index, 1)
+        seg = ap.segment("storage", spine_seg[k])
+        ap.add(out, storage_spine_name(b.naming, k), f"vlan{seg.vlan}", "storage", seg.index, 1)
     for x in system_slots(b):
         if x.present:
-            ap.add(out, x.device, x.port, "storage", storage_spine_segment(b, x.spine),
+            ap.add(out, x.device, x.port, "storage", spine_seg[x.spine],
                    HOST_BASE + x.index)
     for x in server_slots(b):
-        ap.add(out, x.device, x.port, "storage", storage_spine_segment(b, x.spine),
+        ap.add(out, x.device, x.port, "storage", spine_seg[x.spine],
                top - x.index)
 
 
@@ -239,9 +230,9 @@ def deliverable_gbps(
             continue
         bw = min(speed.get((c.a_device, c.a_port), 0.0), speed.get((c.b_device, c.b_port), 0.0))
         ra, rb = roles.get(c.a_device, ""), roles.get(c.b_device, "")
-        if ra == "gpu-node":
+        if ra == Role.GPU_NODE:
             cap[(c.b_device, "__gpus__")] += bw
-        elif rb == "gpu-node":
+        elif rb == Role.GPU_NODE:
             cap[(c.a_device, "__gpus__")] += bw
         elif ra == ROLE_SYSTEM:
             served[c.a_device] += bw
@@ -277,7 +268,7 @@ def leaf_oversubscription(
             if roles.get(me) != ROLE_LEAF:
                 continue
             bw = speed.get((me, port), 0.0)
-            if roles.get(other) == "gpu-node":
+            if roles.get(other) == Role.GPU_NODE:
                 down[me] += bw
             elif roles.get(other) == ROLE_SPINE:
                 up[me] += bw
@@ -332,7 +323,7 @@ def _facts(pb: StageBuilder) -> dict[str, object]:
         m = b.model(g.model)
         groups[g.name] = {
             "model": g.model, "count": g.count, "reserve": g.slots,
-            "systems": [system_name(g, n) for n in range(1, g.count + 1)],
+            "systems": [system_name(g.name, n) for n in range(1, g.count + 1)],
             "data_ports": [p.name for p in m.ports_of("storage")],
             "export": g.export, "mount_point": g.mount_point,
             "capacity_pb": round(g.count * m.capacity_pb, 3),
