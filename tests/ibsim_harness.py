@@ -30,9 +30,29 @@ def need_ib_tools() -> None:
 
 
 class Sim:
-    def __init__(self, env: dict[str, str], work: Path) -> None:
+    def __init__(self, env: dict[str, str], work: Path,
+                 proc: subprocess.Popen[str] | None = None, log: Path | None = None) -> None:
         self.env = env
         self.work = work
+        self.proc = proc
+        self.log = log
+
+    def console(self, command: str, timeout: float = 10) -> str:
+        """Run one ibsim console command (`Unlink "S-<guid>"[3]`: netfile node names, not
+        descriptions) and return what it printed; needs ibsim(..., console=True)."""
+        assert self.proc is not None and self.proc.stdin is not None and self.log is not None
+        before = self.log.read_text(errors="replace").count("sim>")
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while True:
+            # ibsim prints its prompt after each answer: the answer ends at the next prompt
+            text = self.log.read_text(errors="replace")
+            if text.count("sim>") > before:
+                return text.split("sim>")[before]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"ibsim console: no answer to {command!r}: {text[-500:]}")
+            time.sleep(0.05)
 
     def run(self, *cmd: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         # umad2sim writes a fake sysfs (sys-PID/) into the client's working directory
@@ -61,17 +81,21 @@ class Sim:
 
 
 @contextmanager
-def ibsim(netfile: Path, limits: tuple[int, int, int], work: Path) -> Iterator[Sim]:
-    """An ibsim serving `netfile` until the block ends (stopped even when a test fails)."""
+def ibsim(netfile: Path, limits: tuple[int, int, int], work: Path,
+          console: bool = False) -> Iterator[Sim]:
+    """An ibsim serving `netfile` until the block ends (stopped even when a test fails).
+    With `console`, its stdin is a pipe held open (commands through Sim.console; an idle
+    closed stdin would make it spin), else -n."""
     nodes, switches, ports = limits
     sock = f"rscctl-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "IBSIM_SOCKNAME": sock}
     log = work / f"ibsim-{sock}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            ["ibsim", "-s", "-n", "-N", str(nodes + 16), "-S", str(switches + 8),
-             "-P", str(ports + 64), str(netfile)],
-            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            ["ibsim", "-s", *([] if console else ["-n"]), "-N", str(nodes + 16),
+             "-S", str(switches + 8), "-P", str(ports + 64), str(netfile)],
+            env=env, stdin=subprocess.PIPE if console else subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, text=True,
         )
     try:
         deadline = time.monotonic() + 120
@@ -79,7 +103,7 @@ def ibsim(netfile: Path, limits: tuple[int, int, int], work: Path) -> Iterator[S
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"ibsim did not start: {log.read_text()[-2000:]}")
             time.sleep(0.1)
-        yield Sim(env, work)
+        yield Sim(env, work, proc, log)
     finally:
         proc.terminate()
         try:

@@ -25,8 +25,9 @@ def _run(*args: str) -> int:
 # Every command and sub-command, as README "Commands" documents them.
 COMMANDS = {
     (): {"validate", "plan", "export", "pki", "lab", "verify"},
-    ("lab",): {"up", "status", "down", "hosts", "trust"},
-    ("verify",): {"firewall"},
+    ("lab",): {"up", "status", "down", "hosts", "trust", "fabric"},
+    ("lab", "fabric"): {"up", "status", "down", "console"},
+    ("verify",): {"firewall", "cabling", "routing"},
 }
 
 

@@ -99,4 +99,7 @@ def trust(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> N
 
 
 def register(app: typer.Typer) -> None:
+    from rscctl.cli.fabric import register_lab
+
+    register_lab(lab_app)  # lab fabric up|status|down|console
     app.add_typer(lab_app, name="lab")

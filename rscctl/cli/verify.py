@@ -67,4 +67,7 @@ def firewall(
 
 
 def register(app: typer.Typer) -> None:
+    from rscctl.cli.fabric import register_verify
+
+    register_verify(verify_app)  # verify cabling, verify routing
     app.add_typer(verify_app, name="verify")

@@ -4,6 +4,14 @@ A pure function of text, tested without a fabric; the code that runs ibnetdiscov
 lab and tests. Links are compared by node description and port, never by GUID, since the
 description is what the plan names (`dgx0001 mlx5_0`, `leaf-s001-r1`,
 `MF0;spine01:MCS8500/L01/U1`).
+
+Two levels of strictness:
+- `parse_ibnetdiscover(text)`: every line must be one ibnetdiscover writes (a comment, a
+  `key=value` line of a record, a `Switch`/`Ca`/`Rt` header, a port line with its far end,
+  description, lid and rate), else a DiscoveredFileError naming the line. Excerpts parse.
+- `read_discovered(text, source)`: that, and the file must be whole: at least one node, every
+  far end listed as a node, every link seen from both ends, no port past the node's count.
+  A file cut anywhere, or another tool's output, is refused this way (exit 2), never half-read.
 """
 
 from __future__ import annotations
@@ -12,24 +20,39 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from rscctl.errors import Finding
+from rscctl.errors import Finding, UserError
 
-_HEADER = re.compile(r'^(Switch|Ca|Rt)\s+(\d+)\s+"([^"]+)"\s*(?:#\s*"((?:[^"\\]|\\.)*)")?')
+_RATE = r"\d+x(?:SDR|DDR|QDR|FDR10|FDR|EDR|HDR|NDR|XDR)"
+_DESC = r'"((?:[^"\\]|\\.)*)"'
+_HEADER = re.compile(r'^(Switch|Ca|Rt)\s+(\d+)\s+"([^"]+)"\s*#\s*' + _DESC + r"(.*)$")
 _PORT = re.compile(
-    r'^\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s+"([^"]+)"\[(\d+)\](?:\(([0-9a-fA-F]+)\))?'
-    r'\s*(?:#.*?(?:"((?:[^"\\]|\\.)*)")?\s*(?:lid\s+\d+\s+)?(\d+x\w+)?\s*)?$'
+    r'^\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*"([^"]+)"\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*#(.*)$'
 )
+_PORT_COMMENT = re.compile(
+    r"^\s*(?:lid\s+(\d+)\s+lmc\s+\d+\s+)?" + _DESC + r"\s+lid\s+(\d+)\s+(" + _RATE
+    + r")(?:\s.*)?$"
+)
+_KEYS = ("vendid=", "devid=", "sysimgguid=", "switchguid=", "caguid=", "routerguid=")
+_LID = re.compile(r"\blid\s+(\d+)")
+WHOLE_OUTPUT = "give the whole output of `ibnetdiscover` (redirected to a file, not cut)"
+
+
+class DiscoveredFileError(UserError, ValueError):
+    """A discovered file that is not (whole) ibnetdiscover output: exit 2, file:line named."""
 
 
 @dataclass
 class DiscoveredNode:
-    kind: str  # "Switch" | "Ca"
+    kind: str  # "Switch" | "Ca" | "Rt"
     node_id: str
     desc: str
     ports: int
     guid: int | None = None
     port_guids: dict[int, int] = field(default_factory=dict)
     links: dict[int, tuple[str, int, str]] = field(default_factory=dict)  # port -> id, port, rate
+    lid: int = 0  # a switch's LID (header), a CA's port-1 LID (its port line)
+    line: int = 0  # where its header is
+    port_lines: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,37 +74,109 @@ class Topology:
     def rates(self) -> set[str]:
         return {rate for n in self.nodes.values() for (_, _, rate) in n.links.values()}
 
+    def link_count(self) -> int:
+        return sum(len(n.links) for n in self.nodes.values()) // 2
 
-def parse_ibnetdiscover(text: str) -> Topology:
-    """Nodes and links of an ibnetdiscover topology; unknown lines (vendid=...) are skipped."""
+
+def _guid(value: str, source: str, no: int) -> int:
+    try:
+        return int(value.split("(", 1)[0], 16)
+    except ValueError:
+        raise DiscoveredFileError(f"{source}:{no}: {value!r} is not a GUID; "
+                                  f"{WHOLE_OUTPUT}") from None
+
+
+def parse_ibnetdiscover(text: str, source: str = "ibnetdiscover output") -> Topology:
+    """Nodes and links of an ibnetdiscover topology, every line checked (see the module)."""
     nodes: dict[str, DiscoveredNode] = {}
     current: DiscoveredNode | None = None
     guid: int | None = None
-    for raw in text.splitlines():
+    for no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             current = None
             continue
-        if line.startswith(("switchguid=", "caguid=", "routerguid=")):
-            guid = int(line.split("=", 1)[1].split("(", 1)[0], 16)
+        if line.startswith("#"):
+            continue
+        if line.startswith(_KEYS):
+            key, value = line.split("=", 1)
+            if key in ("switchguid", "caguid", "routerguid"):
+                guid = _guid(value, source, no)
+            continue
+        if line.startswith("["):
+            current = _port_line(current, line, source, no)
             continue
         m = _HEADER.match(line)
-        if m:
-            kind, ports, node_id, desc = m.groups()
-            current = DiscoveredNode(kind, node_id, desc or node_id, int(ports), guid)
-            nodes[node_id] = current
-            guid = None
-            continue
-        if current is None or not line.startswith("["):
-            continue
-        p = _PORT.match(line)
-        if p is None:
-            raise ValueError(f"ibnetdiscover: cannot read port line {line!r}")
-        port, own_guid, peer, peer_port, _, _, rate = p.groups()
-        if own_guid:
-            current.port_guids[int(port)] = int(own_guid, 16)
-        current.links[int(port)] = (peer, int(peer_port), rate or "")
+        if m is None:
+            raise DiscoveredFileError(
+                f"{source}:{no}: {line[:80]!r} is not a line of ibnetdiscover's topology "
+                f"format (Switch/Ca record, port line, key=value, # comment); {WHOLE_OUTPUT}")
+        kind, ports, node_id, desc, rest = m.groups()
+        if node_id in nodes:
+            raise DiscoveredFileError(f"{source}:{no}: node {node_id} is listed twice (first at "
+                                      f"line {nodes[node_id].line}); {WHOLE_OUTPUT}")
+        lid = _LID.search(rest)
+        current = DiscoveredNode(kind, node_id, desc, int(ports), guid,
+                                 lid=int(lid.group(1)) if lid else 0, line=no)
+        nodes[node_id] = current
+        guid = None
     return Topology(nodes)
+
+
+def _port_line(current: DiscoveredNode | None, line: str, source: str,
+               no: int) -> DiscoveredNode:
+    if current is None:
+        raise DiscoveredFileError(f"{source}:{no}: port line outside a Switch or Ca record; "
+                                  f"{WHOLE_OUTPUT}")
+    p = _PORT.match(line)
+    c = _PORT_COMMENT.match(p.group(6)) if p else None
+    if p is None or c is None:
+        raise DiscoveredFileError(f"{source}:{no}: cannot read port line {line[:100]!r} (want "
+                                  '[port] "peer"[port] # "description" lid N 4xHDR); '
+                                  f"{WHOLE_OUTPUT}")
+    port, own_guid, peer, peer_port = int(p.group(1)), p.group(2), p.group(3), int(p.group(4))
+    own_lid, _, _, rate = c.groups()
+    if port in current.links:
+        raise DiscoveredFileError(f"{source}:{no}: port {port} of {current.desc!r} is listed "
+                                  f"twice; {WHOLE_OUTPUT}")
+    if own_guid:
+        current.port_guids[port] = int(own_guid, 16)
+    if own_lid is not None and current.kind == "Ca" and not current.lid:
+        current.lid = int(own_lid)
+    current.links[port] = (peer, peer_port, rate)
+    current.port_lines[port] = no
+    return current
+
+
+def check_whole(topo: Topology, source: str) -> None:
+    """Refuse a topology that is not a whole discovery (see the module docstring)."""
+    if not topo.nodes:
+        raise DiscoveredFileError(f"{source}: no Switch or Ca record: not ibnetdiscover "
+                                  f"output; {WHOLE_OUTPUT}")
+    for node in topo.nodes.values():
+        for port, (peer, peer_port, _) in node.links.items():
+            no = node.port_lines[port]
+            if port < 1 or port > node.ports:
+                raise DiscoveredFileError(f"{source}:{no}: port {port} of {node.desc!r}, which "
+                                          f"has {node.ports} ports; {WHOLE_OUTPUT}")
+            far = topo.nodes.get(peer)
+            if far is None:
+                raise DiscoveredFileError(
+                    f"{source}:{no}: {node.desc!r} port {port} links to {peer}, which the file "
+                    f"never lists (the file is cut); {WHOLE_OUTPUT}")
+            back = far.links.get(peer_port)
+            if back is None or back[:2] != (node.node_id, port):
+                raise DiscoveredFileError(
+                    f"{source}:{no}: {node.desc!r} port {port} links to {far.desc!r} port "
+                    f"{peer_port}, which does not link back (the file is cut or edited); "
+                    f"{WHOLE_OUTPUT}")
+
+
+def read_discovered(text: str, source: str) -> Topology:
+    """A whole ibnetdiscover topology from text, or a DiscoveredFileError naming the line."""
+    topo = parse_ibnetdiscover(text, source)
+    check_whole(topo, source)
+    return topo
 
 
 End = tuple[str, int]
@@ -93,6 +188,7 @@ def compare_links(planned: Mapping[tuple[End, End], str], found: Topology) -> li
     by node description and port; each names the cable and where its ends really go.
 
     A cable swapped between two rails passes OpenSM's ftree silently; this catches it.
+    rscctl.verify.cabling goes further (swaps as one finding, racks, labels, fixes).
     """
     have = found.links()
     where: dict[End, End] = {}
@@ -120,4 +216,5 @@ def compare_links(planned: Mapping[tuple[End, End], str], found: Topology) -> li
     return out
 
 
-__all__ = ["CHECK", "DiscoveredNode", "Topology", "compare_links", "parse_ibnetdiscover"]
+__all__ = ["CHECK", "DiscoveredFileError", "DiscoveredNode", "Topology", "check_whole",
+           "compare_links", "parse_ibnetdiscover", "read_discovered"]
