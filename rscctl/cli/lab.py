@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rscctl.cli.common import console, err_console
+from rscctl.cli.common import console, default_out, err_console
 from rscctl.lab import DEFAULT_STATE_DIR
 
 # The lab's modules (and the planner they pull in) are imported inside each command, so other
@@ -21,6 +21,8 @@ lab_app = typer.Typer(help="A lab of containers (podman) for test runs: up, stat
 StateOpt = Annotated[Path, typer.Option("--state-dir", help="the lab's keys, known_hosts, "
                                         "ssh_config, inventory and record")]
 BuildArg = Annotated[str, typer.Argument(help="a build in topology/ or a YAML path")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="the output set whose plan.json the lab runs (default out/BUILD)")]
 
 
 def _log(msg: str) -> None:
@@ -28,11 +30,13 @@ def _log(msg: str) -> None:
 
 
 @lab_app.command()
-def up(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
-    """Start one container per host of BUILD, each with its own namespace, address and sshd."""
+def up(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR,
+       out: OutOpt = None) -> None:
+    """Start one container per host of BUILD's plan (run `rscctl plan BUILD` first), each with
+    its own namespace, address and sshd."""
     from rscctl.lab import lifecycle
 
-    st = lifecycle.up(build, state_dir, log=_log)
+    st = lifecycle.up(build, state_dir, default_out(build, out) / "plan.json", log=_log)
     n = len(st.layout.hosts) if st.layout else 0
     console.print(f"lab {st.lab_id} up: {n} hosts in {st.timings.get('total_s', 0):.1f} s; "
                   f"ssh -F {st.path('ssh_config')} HOST; inventory {st.path('inventory.yml')}")
@@ -73,14 +77,13 @@ def down(state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
 @lab_app.command()
 def hosts(build: BuildArg = "lab",
           as_json: Annotated[bool, typer.Option("--json", help="JSON (the Vagrantfile reads it)")]
-          = False) -> None:
-    """The hosts a lab of BUILD runs and their addresses (no root needed)."""
+          = False, out: OutOpt = None) -> None:
+    """The hosts a lab of BUILD's plan runs and their addresses (no root needed)."""
     from rscctl.declare import load_build
-    from rscctl.lab.hosts import lab_layout
-    from rscctl.planner import build_plan
+    from rscctl.lab.hosts import lab_layout, read_lab_plan
 
     b = load_build(build)
-    layout = lab_layout(b, build_plan(b, check=False))
+    layout = lab_layout(b, read_lab_plan(b, default_out(build, out) / "plan.json"))
     if as_json:
         typer.echo(json.dumps(layout.as_dict(), indent=1, sort_keys=True))
         return
@@ -89,11 +92,12 @@ def hosts(build: BuildArg = "lab",
 
 
 @lab_app.command()
-def trust(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR) -> None:
+def trust(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR,
+          out: OutOpt = None) -> None:
     """For the Vagrant VMs of BUILD: collect their host keys, write ssh_config and inventory."""
     from rscctl.lab import lifecycle
 
-    st = lifecycle.trust(build, state_dir)
+    st = lifecycle.trust(build, state_dir, default_out(build, out) / "plan.json")
     console.print(f"lab {st.lab_id}: host keys of {len(st.layout.hosts) if st.layout else 0} "
                   f"VMs in {st.path('known_hosts')}; inventory {st.path('inventory.yml')}")
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from rscctl.declare.build import Build
 from rscctl.errors import UserError
+from rscctl.names import role_group
+from rscctl.planjson import read_plan
 from rscctl.planner.model import Plan
 
 LAB_KINDS = ("gpu-node", "server", "storage")
@@ -71,9 +73,19 @@ class LabLayout:
                    IPv4Address(d["controller"]), int(d["controller_prefix_len"]))
 
 
-def group_of(role: str) -> str:
-    """Ansible group names take no dashes."""
-    return role.replace("-", "_")
+def read_lab_plan(build: Build, plan_file: Path) -> Plan:
+    """The written plan of the build (out/BUILD/plan.json): the lab runs the hosts and
+    addresses the inventory and rulesets of that plan were made for, never a plan of its own."""
+    if not plan_file.exists():
+        raise UserError(
+            f"{plan_file}: no plan of build {build.name}; the lab runs the written plan: run "
+            f"`rscctl plan {build.name}` first (or pass --out DIR of a plan of it)")
+    plan = read_plan(plan_file)
+    if plan.build != build.name:
+        raise UserError(
+            f"{plan_file}: a plan of build {plan.build!r}, not {build.name!r}; run "
+            f"`rscctl plan {build.name}` first (or pass --out DIR of a plan of it)")
+    return plan
 
 
 def lab_id(state_dir: Path) -> str:
@@ -149,6 +161,6 @@ def lab_layout(build: Build, plan: Plan) -> LabLayout:
         else:
             addr, plen = _first_free(pool, taken, f"{d.name} in {inband}"), inband.prefixlen
             taken.add(addr)
-        hosts.append(LabHost(d.name, d.role, group_of(d.role), addr, plen))
+        hosts.append(LabHost(d.name, d.role, role_group(d.role), addr, plen))
     hosts += _zone_hosts(build, taken)
     return LabLayout(build.name, tuple(hosts), controller, inband.prefixlen)

@@ -26,10 +26,9 @@ from rscctl.declare import load_build
 from rscctl.errors import UserError
 from rscctl.lab import access, net
 from rscctl.lab.engine import EngineUnavailable, Podman
-from rscctl.lab.hosts import LabHost, LabLayout, lab_layout
+from rscctl.lab.hosts import LabHost, LabLayout, lab_layout, read_lab_plan
 from rscctl.lab.image import Recipe, cache_dir, ensure_image
 from rscctl.lab.state import LabState
-from rscctl.planner import build_plan
 
 LABEL = "rscctl.lab"
 # What a node needs beyond podman's defaults: nft (NET_ADMIN), sshd's privilege separation
@@ -73,9 +72,9 @@ def _check_free(st: LabState, containers: list[str]) -> None:
             f" --state-dir {st.state_dir}` first")
 
 
-def up(build_name: str, state_dir: Path, log: Log = _quiet,
+def up(build_name: str, state_dir: Path, plan_file: Path, log: Log = _quiet,
        recipe: Recipe | None = None) -> LabState:
-    """Start every host of the build; returns the recorded state (phase 'up')."""
+    """Start every host of the build's written plan; returns the recorded state (phase 'up')."""
     t0 = time.perf_counter()
     state_dir.mkdir(parents=True, exist_ok=True)
     podman = engine(state_dir)
@@ -83,7 +82,7 @@ def up(build_name: str, state_dir: Path, log: Log = _quiet,
     listed = podman.preflight(*_list_args(st))
     _check_free(st, sorted(listed.stdout.split()))
     build = load_build(build_name)
-    layout = lab_layout(build, build_plan(build, check=False))
+    layout = lab_layout(build, read_lab_plan(build, plan_file))
     if len(layout.hosts) + 1 > MAX_BRIDGE_PORTS:
         raise UserError(
             f"build {build.name}: {len(layout.hosts)} lab hosts, but one Linux bridge holds at "
@@ -310,7 +309,8 @@ def status(state_dir: Path) -> tuple[LabState, list[HostStatus]]:
     return st, out
 
 
-def trust(build_name: str, state_dir: Path, timeout: float = 180.0) -> LabState:
+def trust(build_name: str, state_dir: Path, plan_file: Path,
+          timeout: float = 180.0) -> LabState:
     """For a lab of VMs (the Vagrantfile): collect host keys without namespaces.
 
     The VMs share a host network with the lab's in-band addresses: hosts in the controller's
@@ -319,7 +319,7 @@ def trust(build_name: str, state_dir: Path, timeout: float = 180.0) -> LabState:
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     build = load_build(build_name)
-    layout = lab_layout(build, build_plan(build, check=False))
+    layout = lab_layout(build, read_lab_plan(build, plan_file))
     access.ensure_keypair(state_dir)
     st = LabState(state_dir, phase="vms", layout=layout)
     subnet = IPv4Network(f"{layout.controller}/{layout.controller_prefix_len}", strict=False)

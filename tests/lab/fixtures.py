@@ -39,7 +39,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
     if reason:
         pytest.skip(reason)
     state_dir = tmp_path_factory.mktemp("lab-state")
+    out = tmp_path_factory.mktemp("lab-out")
+    from rscctl.cli import main
+
+    assert main(["plan", "lab", "--out", str(out)]) == 0
     try:
-        yield lifecycle.up("lab", state_dir)
+        yield lifecycle.up("lab", state_dir, out / "plan.json")
     finally:
         lifecycle.down(state_dir)

@@ -35,6 +35,12 @@ def tiny_build(tmp_path: Path) -> Path:
     return write_build(tmp_path, doc, "tiny.yaml")
 
 
+def tiny_plan(tmp_path: Path) -> Path:
+    """The tiny build planned into tmp_path/out: the lab runs a written plan."""
+    assert main(["plan", str(tiny_build(tmp_path)), "--out", str(tmp_path / "out")]) == 0
+    return tmp_path / "out" / "plan.json"
+
+
 def traces(st: LabState, merged: list[str]) -> list[str]:
     """Everything of the lab the host still shows, probed independently of lifecycle."""
     found = []
@@ -75,7 +81,7 @@ def merged_dirs(st: LabState) -> list[str]:
 def test_down_leaves_nothing(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     try:
-        st = lifecycle.up(str(tiny_build(tmp_path)), state_dir)
+        st = lifecycle.up(str(tiny_build(tmp_path)), state_dir, tiny_plan(tmp_path))
         merged = merged_dirs(st)
         assert len(merged) == 8  # 2 nodes + 2 zone hosts: overlay root and cgroup of each
         assert all(m in Path("/proc/self/mountinfo").read_text() for m in merged[:4])
@@ -100,8 +106,10 @@ def test_down_leaves_nothing(tmp_path: Path) -> None:
 def test_down_after_up_was_killed_half_way(tmp_path: Path) -> None:
     """SIGKILL `rscctl lab up` once containers are being made; `down` still cleans it all."""
     state_dir = tmp_path / "state"
+    tiny_plan(tmp_path)
     proc = subprocess.Popen([RSCCTL, "lab", "up", str(tiny_build(tmp_path)), "--state-dir",
-                             str(state_dir)], stdout=subprocess.DEVNULL,
+                             str(state_dir), "--out", str(tmp_path / "out")],
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     st = LabState(state_dir)
     deadline = time.monotonic() + 60

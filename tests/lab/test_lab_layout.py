@@ -145,11 +145,45 @@ def test_ssh_config_and_inventory(tmp_path: Path, lab_plan: Plan) -> None:
     assert len((tmp_path / "known_hosts").read_text().splitlines()) == len(layout.hosts)
 
 
-def test_cli_hosts_json() -> None:
-    res = CliRunner().invoke(app, ["lab", "hosts", "lab", "--json"])
+def test_cli_hosts_json_reads_the_written_plan(tmp_path: Path) -> None:
+    """`lab hosts` shows the hosts of out/BUILD/plan.json: an address edited there (as a
+    plan written from another declaration would hold it) is what the lab uses."""
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["plan", "lab", "--out", str(out)]).exit_code == 0
+    res = CliRunner().invoke(app, ["lab", "hosts", "lab", "--json", "--out", str(out)])
     assert res.exit_code == 0, res.output
     doc = yaml.safe_load(res.output)
     assert doc["build"] == "lab" and len(doc["hosts"]) == 14  # 8 DGX, 3 servers, fa001, 2 zones
+    dgx1 = next(h for h in doc["hosts"] if h["name"] == "dgx0001")
+    plan = out / "plan.json"
+    plan.write_text(plan.read_text().replace(f'"{dgx1["address"]}"', '"10.16.1.250"'))
+    res = CliRunner().invoke(app, ["lab", "hosts", "lab", "--json", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    moved = next(h for h in yaml.safe_load(res.output)["hosts"] if h["name"] == "dgx0001")
+    assert moved["address"] == "10.16.1.250"
+
+
+def test_lab_without_a_plan_says_how_to_make_one(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """No plan.json: exit 2, one message naming the file and the command that writes it."""
+    from rscctl.cli import main
+
+    assert main(["lab", "hosts", "lab", "--out", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'none' / 'plan.json'}" in err.replace("\n", "")
+    assert "run `rscctl plan lab` first" in err and "Traceback" not in err
+
+
+def test_lab_refuses_another_builds_plan(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from rscctl.cli import main
+
+    small = write_build(tmp_path, small_build_dict(name="other"), "other.yaml")
+    assert main(["plan", str(small), "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert main(["lab", "hosts", "lab", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "a plan of build 'other', not 'lab'" in err and "Traceback" not in err
 
 
 def test_without_root_up_and_down_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -146,7 +146,10 @@ def test_trust_for_vms_scans_directly_and_through_the_bastion(lab: LabState,
     for name in ("id_ed25519", "id_ed25519.pub"):  # the Vagrantfile installs this key pair
         shutil.copy2(lab.path(name), vms / name)
     ctl = ["ip", "netns", "exec", lab.controller_ns]
-    res = subprocess.run([*ctl, rscctl, "lab", "trust", "lab", "--state-dir", str(vms)],
+    out = tmp_path / "out"
+    assert main(["plan", "lab", "--out", str(out)]) == 0
+    res = subprocess.run([*ctl, rscctl, "lab", "trust", "lab", "--state-dir", str(vms),
+                          "--out", str(out)],
                          capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stderr
     assert sorted((vms / "known_hosts").read_text().splitlines()) == sorted(
