@@ -16,6 +16,7 @@ import typer
 from rich.text import Text
 
 from rscctl.cli.common import console, err_console, growth_message
+from rscctl.cli.growth import register as register_growth
 from rscctl.cli.lab import register as register_lab
 from rscctl.cli.pki import register as register_pki
 from rscctl.cli.plan_cmd import register as register_plan
@@ -38,6 +39,7 @@ register_plan(app)
 register_lab(app)
 register_verify(app)
 register_pki(app)
+register_growth(app)
 
 
 def _say(label: str, text: str) -> None:

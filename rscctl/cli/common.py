@@ -12,6 +12,7 @@ from rich.console import Console
 
 from rscctl.declare.growth import GrowthError
 from rscctl.errors import UserError
+from rscctl.growth.diff import diff_plans
 from rscctl.planner import build_plan
 from rscctl.planner.model import Plan
 
@@ -26,20 +27,9 @@ def default_out(build: str, out: Path | None) -> Path:
 
 def _moved(old: Plan, new: Plan) -> tuple[int, int]:
     """How many of `old`'s cables (by ID: ends, racks, part) and addresses (by device,
-    interface and network) `new` does not keep as they are."""
-    kept = {(c.cable_id, c.a_device, c.a_port, c.a_rack, c.b_device, c.b_port, c.b_rack,
-             c.part_number) for c in new.cables}
-    cables = sum(
-        (c.cable_id, c.a_device, c.a_port, c.a_rack, c.b_device, c.b_port, c.b_rack,
-         c.part_number) not in kept
-        for c in old.cables
-    )
-    addrs = {(a.device, a.interface, a.network): (a.address, a.prefix_len) for a in new.addresses}
-    addresses = sum(
-        addrs.get((a.device, a.interface, a.network)) != (a.address, a.prefix_len)
-        for a in old.addresses
-    )
-    return cables, addresses
+    interface and network) `new` does not keep as they are: the growth diff's count."""
+    d = diff_plans(old, new)
+    return d.moved_cables, d.changed_addresses
 
 
 def growth_message(exc: GrowthError) -> str:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rscctl.cli.common import console, default_out
+from rscctl.cli.growth import plan_from
 from rscctl.cli.netsummary import network_summary
 from rscctl.declare import load_build
 from rscctl.errors import CheckFailed, Finding, UserError
@@ -110,6 +111,9 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--only", help=f"write only these kinds: {', '.join(EXPORTERS)}"),
         ] = None,
+        from_: Annotated[str | None, typer.Option(
+            "--from", help="the running build (or its plan.json) this one grows: adds growth/")
+        ] = None,
     ) -> None:
         """Plan a build, prove its properties and write its output set (one switch)."""
         start = time.perf_counter()
@@ -117,9 +121,14 @@ def register(app: typer.Typer) -> None:
         kinds = _kinds(only)
         check_out_dir(out_dir)  # refuse --out . before the work, not after it
         with cyclic_gc_paused():
-            p = build_plan(load_build(build))
+            b = load_build(build)
+            p = build_plan(b)
             if p.passed:
-                write_output_set(out_dir, render(p, kinds), kinds)
+                files = render(p, kinds)
+                if from_ is not None:  # growth/ and the report's growth section
+                    files.update(plan_from(p, b, from_, kinds))
+                    kinds = kinds and [*kinds, "growth"]
+                write_output_set(out_dir, files, kinds)
         print_summary(p, time.perf_counter() - start, out_dir if p.passed else None)
         if not p.passed:
             raise CheckFailed(failed_findings(p))

@@ -40,8 +40,10 @@ ROLE_COLOURS = {
     "ingest-gateway": "#ffc000",
 }
 SPARE_COLOURS = ("#b2abd2", "#fdb863", "#a6dba0", "#f4a582", "#92c5de", "#d9d9d9")
-KIND_COLOURS = {"spine": "#cbc0e0", "management": "#ffe699", "storage": "#e6b8b7",
-                "network": "#bdd7ee"}
+# Racks outside SUs in greys (with their letter), so no SU's colour reads as a rack kind.
+KIND_COLOURS = {"spine": "#8c8c8c", "management": "#d9d9d9", "storage": "#b3b3b3",
+                "network": "#f2f2f2"}
+DARK_KINDS = {"spine"}
 KIND_LETTERS = {"gpu": "G", "network": "N", "spine": "SP", "storage": "ST", "management": "M"}
 
 
@@ -61,7 +63,8 @@ def role_colours(roles: Iterable[str]) -> dict[str, str]:
 
 
 def su_colour(su: int, dark: bool = False) -> str:
-    """Neighbouring SUs get clearly different hues (golden-angle steps)."""
+    """Neighbouring SUs get clearly different hues (golden-angle steps), saturated enough to
+    stand apart from the grey rack kinds of the legend."""
     hue = (su * 137.508) % 360
     return f"hsl({hue:.0f},55%,{38 if dark else 78}%)"
 
@@ -235,8 +238,8 @@ def floorplan(plan: Plan, lay: Layout) -> bytes:
              weight="bold")
     letters = ", ".join(f"{kind_letter(k)} {k}" for k in sorted({r.kind for r in racks}))
     svg.text(20, 52, f"Each rack: its kind ({letters}) and used kW.", 12)
-    svg.text(20, 68, "Colour = SU (its network rack darker). Names left = hall-row; rack "
-             "positions count from the left.", 12)
+    svg.text(20, 68, "Colour = SU (its network rack darker); grey = racks outside SUs. Names "
+             "left = hall-row; the number under each rack is its position in the row.", 12)
     kinds = sorted({r.kind for r in racks} - {"gpu", "network"})
     items = [("gpu rack of an SU", su_colour(1)), ("network rack of an SU", su_colour(1, True))]
     items += [(f"{k} rack", KIND_COLOURS.get(k, "#d9d9d9")) for k in kinds]
@@ -254,7 +257,8 @@ def floorplan(plan: Plan, lay: Layout) -> bytes:
             su_span.setdefault(r.su, [x, x + w, y])[1] = x + w
         else:
             fill = KIND_COLOURS.get(r.kind, "#d9d9d9")
-        ink = "#fff" if r.kind == "network" and r.su is not None else "#000"
+        ink = ("#fff" if (r.kind == "network" and r.su is not None) or
+               (r.su is None and r.kind in DARK_KINDS) else "#000")
         used = lay.power.get(r.name, 0.0)
         over = used > r.power_kw
         svg.rect(x, y, w, h, fill, "#c00000" if over else "#444", 2.0 if over else 0.6,
@@ -262,6 +266,7 @@ def floorplan(plan: Plan, lay: Layout) -> bytes:
         svg.text(x + w / 2, y + 15, kind_letter(r.kind), 11, "middle", "bold", ink)
         svg.text(x + w / 2, y + 31, f"{used:.1f}", 10, "middle", fill=ink)
         svg.text(x + w / 2, y + 44, "kW", 8, "middle", fill=ink)
+        svg.text(x + w / 2, y + h + 10, f"{r.position:02d}", 8, "middle", fill="#444")
         rows_seen.setdefault((r.hall, r.row), (y, x))
     for (hall, row), (y, _) in rows_seen.items():
         svg.text(left - 8, y + 32, f"{hall}-{row}", 13, "end", "bold")

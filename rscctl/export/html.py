@@ -5,7 +5,9 @@ Phase 2 has 50,000 cables: they travel as one inline block of gzipped JSON (rows
 values, work orders as indexes), unpacked by the browser, searched in memory, and at most
 LIMIT rows are rendered, so the page stays quick on a tablet. A query equal to a cable ID or
 to one of its labels shows exactly that cable; anything else is a case-insensitive AND of
-words over every column.
+words over every column. A full `device:port` (as printed on every label) is exact too: it
+shows the one cable on that port, not every port it is a prefix of (`leaf-s001-r1:1` is not
+`:10`-`:19`).
 `index.html#q=TEXT` opens with TEXT searched (a link or QR code on a label can point there).
 """
 
@@ -15,13 +17,17 @@ import base64
 import gzip
 import json
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from rscctl.export.drawings import drawing_files
-from rscctl.export.tables import BOM_COLUMNS, bom_rows
+from rscctl.export.tables import BOM_HEADINGS, bom_rows
 from rscctl.export.workorders import Walker, work_orders
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 from rscctl.templating import render
+
+if TYPE_CHECKING:
+    from rscctl.growth.steps import Growth
 
 LIMIT = 200
 DRAWINGS = (
@@ -65,7 +71,29 @@ def _svg(data: bytes) -> str:
     return data.decode("utf-8")
 
 
+def growth_view(growth: Growth) -> dict[str, object]:
+    """What the report shows of a growth (`rscctl plan B --from A`): counts and the steps."""
+    d = growth.diff
+    return {
+        "old": d.old.build,
+        "cards": [
+            ("cables to add", f"{len(d.added):,}"),
+            ("devices to add", f"{len(d.added_devices):,}"),
+            ("cables moved or removed", f"{d.moved_cables:,}"),
+            ("addresses changed", f"{d.changed_addresses:,}"),
+            ("steps", f"{len(growth.steps):,}"),
+        ],
+        "steps": [(s.number, s.order.sheet, s.order.tier, len(s.order.cables),
+                   s.order.length_m, len(s.power_on)) for s in growth.steps],
+    }
+
+
 def export_html(plan: Plan) -> Files:
+    return export_html_growth(plan, None)
+
+
+def export_html_growth(plan: Plan, growth: Growth | None) -> Files:
+    """The report; with `growth` (`rscctl plan --from`), also its growth section."""
     roles = sorted(Counter(d.role for d in plan.devices).items())
     devs = plan.device_index()
     tiers = Counter((c.fabric, f"{devs[c.a_device].role} > {devs[c.b_device].role}")
@@ -91,12 +119,14 @@ def export_html(plan: Plan) -> Files:
         build=plan.build, description=plan.description, cards=cards, roles=roles,
         tiers=[(f, t, n) for (f, t), n in tiers.items()],
         checks=[(c.name, c.passed, c.summary) for c in plan.checks],
-        bom_columns=BOM_COLUMNS, bom=list(bom_rows(plan)),
+        bom_columns=BOM_HEADINGS, bom=list(bom_rows(plan)),
         orders=[(wo.sheet, wo.fabric, wo.tier, len(wo.cables), wo.length_m) for wo in orders],
         drawings=drawings, elevations=elevations, cable_header=CABLE_HEADER,
         cable_data=cable_data(plan), limit=LIMIT,
+        growth=growth_view(growth) if growth is not None else None,
     )
     return {"index.html": page.encode("utf-8")}
 
 
-__all__ = ["CABLE_HEADER", "LIMIT", "cable_data", "cable_json", "export_html"]
+__all__ = ["CABLE_HEADER", "LIMIT", "cable_data", "cable_json", "export_html",
+           "export_html_growth", "growth_view"]

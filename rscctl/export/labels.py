@@ -5,16 +5,17 @@ README): `<cable id> <this end> > <far end>`, each end `hall-row-rack-U<ru> devi
 label it is set on three lines (ID, this end, `> far end`) and a fourth small line says which
 end (A/B), the medium, length and part, so the right cable is picked and the right end labelled.
 
-Labels come in work-order walking order, A then B end of each cable side by side, and every
-work order starts a new sheet, so each cabling team gets its own sheets in the order it walks.
+Labels come in work-order walking order and every work order starts a new sheet, so each
+cabling team gets its own sheets in the order it walks. The A and B label of a cable are one
+pair, A above B in the same column (a sheet of 3 x 8 holds 3 x 4 pairs, left to right, then
+down), so no pair is ever split across a row or a sheet.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
+from rscctl.export.csvs import csv_bytes
 from rscctl.export.tables import fmt_length
 from rscctl.export.workorders import WorkOrder, work_orders
 from rscctl.formats.pdf import MM, Page, fit_size, pdf_string, write_pdf
@@ -45,7 +46,15 @@ class LabelSheet:
 
     @property
     def per_sheet(self) -> int:
-        return self.cols * self.rows
+        """Labels per sheet: whole A-above-B pairs (an odd last row stays empty)."""
+        return self.cols * (self.rows // 2) * 2
+
+    def slot(self, k: int) -> int:
+        """The row-major slot (0-based) of the k-th label of a sheet: label 2p (A) and 2p+1
+        (B) of pair p sit in one column, A above B."""
+        pair, end = divmod(k, 2)
+        pair_row, col = divmod(pair, self.cols)
+        return (2 * pair_row + end) * self.cols + col
 
 
 DEFAULT_SHEET = LabelSheet()
@@ -119,7 +128,8 @@ def render_pdf(build: str, sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAU
     drops = (0.30, 0.55, 0.76, 0.93)  # baseline of each line, as a fraction of the height
     slots = []
     outlines = ["q 0.80 G 0.30 w"]
-    for i in range(geo.per_sheet):
+    for k in range(geo.per_sheet):  # in label order: the slot of each label's pair and end
+        i = geo.slot(k)
         col, row = i % geo.cols, i // geo.cols
         x = (geo.left_mm + col * geo.pitch_x_mm) * MM
         top = ph - (geo.top_mm + row * geo.pitch_y_mm) * MM
@@ -148,21 +158,14 @@ def render_pdf(build: str, sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAU
     return write_pdf(pages, pw, ph, level=3)
 
 
-def render_csv(sheets: list[list[LabelEnd]]) -> bytes:
-    """One line per label; written by hand when no field needs quoting (checked per sheet)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for n, labels in enumerate(sheets, start=1):
-        raw = "".join(x for lab in labels for x in lab[3:8]) + labels[0][0]
-        if "," in raw or '"' in raw or "\n" in raw or "\r" in raw:
-            w.writerows((lab[0], n, pos, lab[1].cable_id, *lab[2:8])
-                        for pos, lab in enumerate(labels, start=1))
-            continue
-        buf.write("".join(
-            f"{o},{n},{pos},{c.cable_id},{e},{t},{l0},{l1},{l2},{l3}\n"
-            for pos, (o, c, e, t, l0, l1, l2, l3) in enumerate(labels, start=1)))
-    return buf.getvalue().encode("utf-8")
+def render_csv(sheets: list[list[LabelEnd]], geo: LabelSheet = DEFAULT_SHEET) -> bytes:
+    """One line per label; `position` is the label's slot on its sheet, row-major from 1
+    (where the printer puts it), written by the one CSV writer (rscctl.export.csvs)."""
+    slot = [geo.slot(k) + 1 for k in range(geo.per_sheet)]
+    return csv_bytes(CSV_COLUMNS, (
+        (o, n, slot[k], c.cable_id, e, t, l0, l1, l2, l3)
+        for n, labels in enumerate(sheets, start=1)
+        for k, (o, c, e, t, l0, l1, l2, l3) in enumerate(labels)))
 
 
 def export_labels(plan: Plan) -> Files:

@@ -13,6 +13,9 @@ CABLE_COLUMNS = (
     "media", "part_number", "length_m", "label_a", "label_b",
 )
 BOM_COLUMNS = ("category", "item", "part_number", "length_m", "count")
+# The same columns as staff read them (cabling.xlsx, index.html); bom.csv keeps BOM_COLUMNS,
+# the field names every other table and tool uses.
+BOM_HEADINGS = ("category", "item", "part number", "length m", "count")
 Row = tuple[str | int | float, ...]
 
 
@@ -40,7 +43,9 @@ def bom_rows(plan: Plan) -> Iterator[Row]:
     for model in sorted(models):
         yield ("device", model, plan.models[model]["part_number"], "", models[model])
     cables = Counter((c.media, c.part_number, c.length_m) for c in plan.cables)
-    for (media, part, length), n in sorted(cables.items()):
+    # by medium, then length as a number (1, 2, 10 m, not "1", "10", "2" through the part)
+    for (media, part, length), n in sorted(cables.items(),
+                                           key=lambda kv: (kv[0][0], kv[0][2], kv[0][1])):
         yield ("cable", media, part, fmt_length(length), n)
     transceivers: Counter[str] = Counter()
     by_family = {(f["media"], p): f.get("transceiver") for f in plan.cable_families

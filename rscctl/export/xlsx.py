@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from rscctl.export.tables import BOM_COLUMNS, bom_rows
+from rscctl.export.tables import BOM_HEADINGS, bom_rows
 from rscctl.export.workorders import Walker, WorkOrder, work_orders
 from rscctl.formats.xlsx import BOLD, HEADER, TITLE, TOP, WRAP, Sheet, Table, Value, write_xlsx
 from rscctl.outputs import Files
@@ -80,7 +80,7 @@ def summary_sheet(plan: Plan, orders: list[WorkOrder]) -> Sheet:
     add(("work orders", len(orders)))
     add(())
     add(("Bill of materials",), BOLD)
-    add(BOM_COLUMNS, HEADER)
+    add(BOM_HEADINGS, HEADER)
     for r in bom_rows(plan):
         add(tuple(_num(float(v)) if i == 3 and v != "" else v for i, v in enumerate(r)))
     add(())
