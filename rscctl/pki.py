@@ -57,7 +57,7 @@ class Identity:
 
 def identities(plan: Plan) -> list[Identity]:
     """One identity per node on the storage network, in plan order."""
-    domain = (plan.facts.get("dns") or {}).get("domain", "rsc.internal")
+    domain = plan.facts.dns.domain
     on_storage = {a.device for a in plan.addresses if a.network == "storage"}
     names: dict[str, list[str]] = {}
     ips: dict[str, list[str]] = {}

@@ -18,7 +18,11 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from rscctl.declare.catalog import CableFamily, HardwareModel
 from rscctl.errors import UserError
+from rscctl.planner.facts import facts_from_json, facts_to_json, pydantic_problem
 from rscctl.planner.model import (
     SCHEMA_VERSION,
     Address,
@@ -85,6 +89,14 @@ def generate_plan_json(plan: Plan) -> str:
             body = ",\n".join(map(_dump, rows))
             cols = _dump(names)
             parts.append(f'"{f.name}":{{"columns":{cols},"rows":[\n{body}\n]}}')
+        elif f.name == "models":
+            models = {k: m.model_dump(mode="json") for k, m in value.items()}
+            parts.append(f'"models":{_dump(models)}')
+        elif f.name == "cable_families":
+            families = [c.model_dump(mode="json") for c in value]
+            parts.append(f'"cable_families":{_dump(families)}')
+        elif f.name == "facts":
+            parts.append(f'"facts":{_dump(facts_to_json(value))}')
         else:
             parts.append(f'"{f.name}":{_dump(value)}')
     return ",\n".join(parts) + "\n}\n"
@@ -334,8 +346,33 @@ def _check_doc(doc: Any, text_clean: bool) -> None:
     _check_records(doc, text_clean)
 
 
+def _models(value: dict[str, Any]) -> dict[str, HardwareModel]:
+    """The catalog entries, validated once here as the declaration validates them."""
+    out: dict[str, HardwareModel] = {}
+    for name, m in value.items():
+        if not re.fullmatch(_TOKEN, name):
+            raise _Bad(f"models: {name!r} is not a model name", "models")
+        try:
+            out[name] = HardwareModel.model_validate(m)
+        except ValidationError as exc:
+            raise _Bad(pydantic_problem(exc, f"models.{name}"), "models") from None
+    return out
+
+
+def _families(value: list[Any]) -> tuple[CableFamily, ...]:
+    out = []
+    for i, c in enumerate(value):
+        try:
+            out.append(CableFamily.model_validate(c))
+        except ValidationError as exc:
+            raise _Bad(pydantic_problem(exc, f"cable_families[{i}]"), "cable_families"
+                       ) from None
+    return tuple(out)
+
+
 def _to_plan(doc: dict[str, Any]) -> Plan:
-    """A checked document as a Plan (records built positionally: the columns are known)."""
+    """A checked document as a Plan (records built positionally: the columns are known; the
+    catalog entries and facts decoded into their types, a misfit named by its field)."""
     kwargs: dict[str, Any] = {}
     for key, value in doc.items():
         if key == "schema_version":
@@ -346,10 +383,22 @@ def _to_plan(doc: dict[str, Any]) -> Plan:
                 kwargs[key] = tuple(CheckResult(n, p, s, tuple(f)) for n, p, s, f in value["rows"])
             else:
                 kwargs[key] = tuple(starmap(cls, value["rows"]))
+        elif key == "models":
+            kwargs[key] = _models(value)
         elif key == "cable_families":
-            kwargs[key] = tuple(value)
+            kwargs[key] = _families(value)
+        elif key == "facts":
+            try:
+                kwargs[key] = facts_from_json(value)
+            except ValueError as exc:
+                raise _Bad(str(exc), "facts") from None
         else:
             kwargs[key] = value
+    unknown = {d.model for d in kwargs["devices"]}.difference(kwargs["models"])
+    if unknown:
+        i = _first(kwargs["devices"], lambda d: d.model in unknown)
+        raise _Bad(f"model {kwargs['devices'][i].model!r} is not a model of this plan",
+                   "devices", i)
     return Plan(**kwargs)
 
 
@@ -436,9 +485,9 @@ def parse_plan_json(text: str, source: str = "plan.json") -> Plan:
         if control is not None:  # not in any field checked: report where it stands
             raise _Bad("a string holds a control character",
                        line=text.count("\n", 0, control) + 1)
+        return _to_plan(doc)
     except _Bad as bad:
         raise _error(source, text, bad) from None
-    return _to_plan(doc)
 
 
 def read_plan(path: Path) -> Plan:

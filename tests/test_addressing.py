@@ -47,7 +47,7 @@ def test_addresses_csv_columns_exactly(small: Plan) -> None:
     assert rows[0] == ["device", "interface", "network", "address", "prefix_len"]
     assert len(rows) - 1 == len(small.addresses)
     for device, _iface, network, address, prefix in rows[1:]:
-        net = IPv4Network(small.facts["networks"][network]["supernet"])
+        net = IPv4Network(small.facts.networks[network].supernet)
         assert IPv4Address(address) in net and int(prefix) >= net.prefixlen, device
         assert str(IPv4Address(address)) == address
 
@@ -65,8 +65,7 @@ def test_positions_give_the_documented_addresses(small: Plan) -> None:
 
 def test_every_interface_of_every_device_has_an_address(small: Plan) -> None:
     have = {(a.device, a.interface) for a in small.addresses}
-    kinds = {m: {p["name"]: p["kind"] for p in spec.get("ports", [])}
-             for m, spec in small.models.items()}
+    kinds = {m: {p.name: p.kind for p in spec.ports} for m, spec in small.models.items()}
     for d in small.devices:
         for port, kind in kinds[d.model].items():
             if kind in ("uplink",) or (d.role == "oob-switch" and kind == "mgmt"

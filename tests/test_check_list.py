@@ -28,7 +28,7 @@ DECLARED = [
 def lab() -> Plan:
     """topology/lab.yaml: small, with every network and storage (no policy: phase 1 has one)."""
     plan = build_plan(load_build("lab"))
-    assert "storage" in plan.facts and "management" in plan.facts
+    assert plan.facts.storage is not None and plan.facts.management is not None
     return plan
 
 
@@ -118,8 +118,8 @@ BREAKERS: dict[str, Callable[[Plan], Plan]] = {
     "address-plan": lambda p: _move_address(p, "oob", "10.99.0.10"),
     "addresses-complete": lambda p: replace(p, addresses=tuple(
         a for a in p.addresses if not (a.device == "dgx0003" and a.network == "ipoib"))),
-    "storage-bandwidth": lambda p: replace(p, facts={
-        **p.facts, "storage": {**p.facts["storage"], "target_tbytes_s": 1e6}}),
+    "storage-bandwidth": lambda p: replace(p, facts=replace(
+        p.facts, storage=replace(p.facts.storage, target_tbytes_s=1e6))),
     "firewall-zones": lambda p: replace(p, devices=tuple(
         replace(d, role="jump-host") if d.role == "bastion" else d for d in p.devices)),
 }

@@ -97,7 +97,7 @@ def test_guids_stable_under_growth(phase1_plan: Plan, phase2_plan: Plan) -> None
 
 
 def test_declared_guid_is_used(small_plan: Plan) -> None:
-    facts = {**small_plan.facts, "guids": {"dgx0001 mlx5_0": "0x0c42a10300a1b2c0"}}
+    facts = replace(small_plan.facts, guids={"dgx0001 mlx5_0": "0x0c42a10300a1b2c0"})
     topo = export_fabric(replace(small_plan, facts=facts))["fabric/compute.topo"].decode()
     assert 'Ca\t1 "H-0c42a10300a1b2c0"\t\t# "dgx0001 mlx5_0"' in topo
 

@@ -64,7 +64,7 @@ def test_deterministic_and_same_from_plan_json(phase1_plan: Plan) -> None:
 
 
 def test_no_policy_no_firewall(phase1_plan: Plan) -> None:
-    facts = {k: v for k, v in phase1_plan.facts.items() if k != "firewall"}
+    facts = replace(phase1_plan.facts, firewall=None)
     assert EXPORTERS["firewall"](replace(phase1_plan, facts=facts)) == {}
 
 

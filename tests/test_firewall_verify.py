@@ -257,16 +257,17 @@ def test_any_valid_policy_renders_provably_isolated_rulesets(
 ) -> None:
     from rscctl.declare.policy import Policy
 
-    doc = dict(phase1_plan.facts["firewall"]["policy"])
+    fw = phase1_plan.facts.firewall
+    assert fw is not None
+    doc = fw.policy.model_dump(mode="json", by_alias=True)
     doc["flows"] = [*REQUIRED, *({**f, "name": f"f{i}"} for i, f in enumerate(flows))]
     try:
         policy = Policy.model_validate(doc)
     except ValidationError:
         assume(False)
         return
-    fw = {**phase1_plan.facts["firewall"], "policy": policy.model_dump(mode="json",
-                                                                       by_alias=True)}
-    plan = replace(phase1_plan, facts={**phase1_plan.facts, "firewall": fw})
+    plan = replace(phase1_plan, facts=replace(phase1_plan.facts,
+                                              firewall=replace(fw, policy=policy)))
     paths = {}
     for name, text in render_rulesets(plan).items():
         paths[name] = tmp_path / f"{name}.nft"

@@ -43,7 +43,8 @@ def test_each_stage_adds_only_its_own(lab_build: Build) -> None:
     assert {c.fabric for c in s.storage.cables} == {"storage"}
     assert not s.addresses.devices and not s.addresses.cables
     assert {a.network for a in s.addresses.addresses} == {"ipoib"}
-    assert set(s.addresses.facts) == {"networks", "dns", "addresses"}
+    assert set(s.addresses.networks) == set(lab_build.networks)
+    assert s.addresses.count == sum(len(r.addresses) for r in s.results())
 
 
 def test_stages_are_deterministic_and_frozen(lab_build: Build) -> None:

@@ -48,23 +48,25 @@ def test_shipped_plans_pass_every_new_check(phase1_plan: Plan, phase2_plan: Plan
 
 
 def test_phase2_meets_16_tbytes_with_reported_headroom(phase2_plan: Plan) -> None:
-    s = phase2_plan.facts["storage"]
-    assert s["target_tbytes_s"] == 16
-    assert s["deliverable_tbytes_s"] >= 16
-    assert s["headroom_pct"] == pytest.approx((s["deliverable_tbytes_s"] / 16 - 1) * 100, abs=0.1)
-    assert s["leaf_oversubscription"] <= s["max_oversubscription"]
-    assert s["capacity_pb"] >= 1000, "exabyte scale"
+    s = phase2_plan.facts.storage
+    assert s is not None
+    assert s.target_tbytes_s == 16
+    assert s.deliverable_tbytes_s >= 16
+    assert s.headroom_pct == pytest.approx((s.deliverable_tbytes_s / 16 - 1) * 100, abs=0.1)
+    assert s.leaf_oversubscription <= s.max_oversubscription
+    assert s.capacity_pb >= 1000, "exabyte scale"
     summary = next(c.summary for c in phase2_plan.checks if c.name == "storage-bandwidth")
     assert "TB/s" in summary and "headroom" in summary
 
 
 def test_phase1_storage_systems_as_declared(phase1_plan: Plan) -> None:
-    systems = phase1_plan.facts["storage"]["systems"]
-    assert systems["fa"]["capacity_pb"] >= 175
-    assert systems["cache"]["capacity_pb"] >= 46
-    assert systems["fb"]["capacity_pb"] >= 10
+    assert phase1_plan.facts.storage is not None
+    systems = phase1_plan.facts.storage.systems
+    assert systems["fa"].capacity_pb >= 175
+    assert systems["cache"].capacity_pb >= 46
+    assert systems["fb"].capacity_pb >= 10
     roles = Counter(d.role for d in phase1_plan.devices)
-    assert roles["storage-system"] == sum(g["count"] for g in systems.values())
+    assert roles["storage-system"] == sum(g.count for g in systems.values())
     assert roles["storage-leaf"] == 38 * 2 and roles["storage-spine"] == 8
     assert roles["pdu"] == 2 * len(phase1_plan.racks)
 
@@ -109,7 +111,8 @@ def test_compute_fabric_untouched_by_new_stages(phase1_build: Build, phase1_plan
 def test_max_flow_matches_the_narrowest_tier(tmp_path: Path, fa: int, cache: int,
                                              expected_tbytes_s: float) -> None:
     plan = _plan_of(tmp_path, fa=fa, cache=cache)
-    assert plan.facts["storage"]["deliverable_tbytes_s"] == pytest.approx(expected_tbytes_s)
+    assert plan.facts.storage is not None
+    assert plan.facts.storage.deliverable_tbytes_s == pytest.approx(expected_tbytes_s)
 
 
 def test_target_above_deliverable_fails(tmp_path: Path) -> None:
@@ -198,10 +201,10 @@ def test_network_address_fails_address_plan(small: Plan) -> None:
 
 
 def test_overlapping_supernets_fail_address_plan(small: Plan) -> None:
-    facts = dict(small.facts)
-    facts["networks"] = {**facts["networks"],
-                         "oob": {**facts["networks"]["oob"], "supernet": "10.16.128.0/17"}}
-    found = findings(replace(small, facts=facts), "address-plan")
+    networks = {**small.facts.networks,
+                "oob": replace(small.facts.networks["oob"], supernet="10.16.128.0/17")}
+    found = findings(replace(small, facts=replace(small.facts, networks=networks)),
+                     "address-plan")
     assert any("overlap" in str(f["message"]) for f in found)
 
 
@@ -249,11 +252,11 @@ def test_unknown_nameserver_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_default_nameservers_are_management_hosts(phase1_plan: Plan, tmp_path: Path) -> None:
-    assert phase1_plan.facts["dns"]["nameservers"] == ["mgmt01", "mgmt02"]
+    assert phase1_plan.facts.dns.nameservers == ("mgmt01", "mgmt02")
     doc = net_build_dict()
     del doc["dns"]["nameservers"]
     plan = build_plan(load_build(str(write_build(tmp_path, doc))))
-    assert plan.facts["dns"]["nameservers"] == ["ingest01", "ingest02"]  # no mgmt host, bastion
+    assert plan.facts.dns.nameservers == ("ingest01", "ingest02")  # no mgmt host, bastion
 
 
 def test_storage_row_without_racks_is_a_user_error(tmp_path: Path) -> None:

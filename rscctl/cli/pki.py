@@ -32,16 +32,16 @@ def register(app: typer.Typer) -> None:
         from rscctl.pki import SecretsStore, check_location, default_secrets_dir, identities
 
         plan = read_plan(default_out(build, out) / "plan.json")
-        settings = (plan.facts.get("storage") or {}).get("nfs")
-        if not settings:
+        settings = plan.facts.storage.nfs if plan.facts.storage else None
+        if settings is None:
             raise UserError(f"build {plan.build}: no storage declared, so no NFS over TLS; "
                             "declare `storage` first")
         root = secrets or default_secrets_dir(plan.build)
         check_location(root)
         store = SecretsStore(root)
         try:
-            r = store.ensure(plan.build, identities(plan), ca_days=int(settings["ca_days"]),
-                             cert_days=int(settings["cert_days"]), rotate=rotate,
+            r = store.ensure(plan.build, identities(plan), ca_days=settings.ca_days,
+                             cert_days=settings.cert_days, rotate=rotate,
                              rotate_ca=rotate_ca)
         except OSError as exc:
             raise UserError(f"--secrets {root}: cannot use {exc.filename or root} "

@@ -15,11 +15,12 @@ Plain SVG text, no scripts or external fonts, so the same files go inline into i
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from xml.sax.saxutils import escape
 
+from rscctl.declare.catalog import HardwareModel
 from rscctl.export.memo import last_plan
 from rscctl.outputs import Files
 from rscctl.planner.model import Device, Plan, Rack
@@ -123,7 +124,7 @@ class Layout:
     by_rack: dict[str, list[Device]]
     power: dict[str, float]
     colours: dict[str, str]
-    models: dict[str, dict[str, object]]
+    models: Mapping[str, HardwareModel]
 
     @classmethod
     def of(cls, plan: Plan) -> Layout:
@@ -131,13 +132,12 @@ class Layout:
         power: dict[str, float] = defaultdict(float)
         for d in plan.devices:
             by_rack[d.rack].append(d)
-            power[d.rack] += float(plan.models[d.model].get("power_kw", 0.0))
+            power[d.rack] += plan.models[d.model].power_kw
         return cls(plan.racks, dict(by_rack), dict(power),
                    role_colours(d.role for d in plan.devices), plan.models)
 
     def units(self, d: Device) -> int:
-        units = self.models[d.model].get("rack_units", 1)
-        return units if isinstance(units, int) else 1
+        return self.models[d.model].rack_units
 
 
 # -- rack elevations ------------------------------------------------------------------------
@@ -303,8 +303,8 @@ def compute_fabric(plan: Plan) -> bytes | None:
             up[(a.su, b.name)] += 1
             rail_up[(a.rail or 0, b.name)] += 1
             spine_links[b.name] += 1
-    facts = plan.facts.get("compute", {})
-    want_cell = len(rails) * int(facts.get("links_per_spine", 1))
+    lps = plan.facts.compute.links_per_spine
+    want_cell = len(rails) * lps
     sp_names = [s.name for s in spines]
     cell, label_w, per_block, per_row, bh = 28, 64, 50, 10, 44.0
     blocks = (len(sus) + per_block - 1) // per_block
@@ -326,12 +326,11 @@ def compute_fabric(plan: Plan) -> bytes | None:
         x = 40 + i * spine_w
         svg.rect(x + 2, 80, spine_w - 4, 58, ROLE_COLOURS["compute-spine"], sw=0.8)
         svg.text(x + spine_w / 2, 96, s, 11, "middle", "bold", "#fff")
-        ports = plan.models[devs[s].model].get("switch_ports") or "?"
+        ports = plan.models[devs[s].model].switch_ports or "?"
         svg.text(x + spine_w / 2, 111, f"{spine_links[s]:,} links", 10, "middle", fill="#fff")
         svg.text(x + spine_w / 2, 125, f"of {ports} ports", 9, "middle", fill="#fff")
         svg.line(x + spine_w / 2, 138, x + spine_w / 2, 150, "#555", 1.2)
     svg.line(40, 150, width - 40, 150, "#555", 4)
-    lps = int(facts.get("links_per_spine", 1))
     svg.text(20, 70, f"every leaf -> every spine, {lps} link(s) each: "
              f"{len(spines) * lps} uplinks per leaf, {len(rails) * len(spines) * lps} per SU",
              12)

@@ -18,7 +18,7 @@ Director mapping (from the catalog's `asics` layout of the model, e.g. cs8500):
   `U{j % per_module + 1}`. Descriptions follow the chassis style `MF0;spine01:MCS8500/L15/U1`.
 - Every ASIC of a director exists in the fabric, cabled or not (phase 1 leaves many dark).
 
-GUIDs: taken from `plan.facts["guids"]` (node description -> GUID) when declared, else derived
+GUIDs: taken from `plan.facts.guids` (node description -> GUID) when declared, else derived
 from the node description: 0x02 (locally administered EUI-64) + 52 bits of BLAKE2b + 4 zero
 bits. A node's description comes from names only (device, HCA, ASIC position), so growing a
 build never changes an existing GUID. A CA's port GUID is its node GUID + port number, as
@@ -129,11 +129,10 @@ def guid_of(desc: str, declared: dict[str, int]) -> int:
 
 
 def _declared_guids(plan: Plan) -> dict[str, int]:
-    raw = plan.facts.get("guids") or {}
     out: dict[str, int] = {}
-    for desc, value in dict(raw).items():
+    for desc, value in plan.facts.guids.items():
         try:
-            out[str(desc)] = int(value, 16) if isinstance(value, str) else int(value)
+            out[desc] = int(value, 16)
         except ValueError:
             raise UserError(
                 f"guids: {desc!r}: {value!r} is not a GUID; "
@@ -203,7 +202,7 @@ class _Builder:
         self.plan = plan
         self.fabric = fabric
         self.declared = _declared_guids(plan)
-        self.models = {n: HardwareModel.model_validate(m) for n, m in plan.models.items()}
+        self.models = plan.models
         self.devices = plan.device_index()
         self.nodes: list[IbNode] = []
         self.links: list[IbLink] = []

@@ -99,7 +99,7 @@ class _Systems:
         self.plan = plan
         self.fab = fab
         self.devices = plan.device_index()
-        self.models = {n: HardwareModel.model_validate(m) for n, m in plan.models.items()}
+        self.models = plan.models
         self.fab_descs = {x.desc for x in fab.nodes}
 
 

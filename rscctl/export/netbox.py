@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rscctl.declare.catalog import HardwareModel
+from rscctl.declare.catalog import CableFamily, HardwareModel
 from rscctl.export.csvs import csv_bytes
 from rscctl.export.tables import fmt_length
 from rscctl.outputs import Files
@@ -91,7 +92,7 @@ def slug(text: str) -> str:
 
 def site_name(plan: Plan) -> str:
     """The NetBox site: `site` from the plan's facts when declared, else the build's name."""
-    return str(plan.facts.get("site") or plan.build)
+    return plan.facts.site or plan.build
 
 
 def location_of(hall: str, row: str) -> str:
@@ -100,14 +101,14 @@ def location_of(hall: str, row: str) -> str:
     return f"{hall}-{row}"
 
 
-def cable_type(media: str, family: dict[str, Any] | None) -> str:
+def cable_type(media: str, family: CableFamily | None) -> str:
     if family is None:
         return ""
     if media == "fibre":
-        desc = str(family.get("description", "")).upper()
+        desc = family.description.upper()
         return next((t for grade, t in FIBRE_GRADES.items() if grade in desc), CABLE_TYPES[media])
-    if media in ("utp", "copper") and family.get("cable_class") in COPPER_CLASSES:
-        return str(family["cable_class"])
+    if media in ("utp", "copper") and family.cable_class in COPPER_CLASSES:
+        return family.cable_class
     return CABLE_TYPES.get(media, "")
 
 
@@ -120,13 +121,13 @@ def interface_type(cable_class: str | None, speed_gbps: float) -> str:
 class _Ports:
     """Every interface of every device, with the cable class that decides its type."""
 
-    def __init__(self, plan: Plan, models: dict[str, HardwareModel]) -> None:
+    def __init__(self, plan: Plan, models: Mapping[str, HardwareModel]) -> None:
         self.models = models
         self._groups: dict[str, dict[str, str]] = {
             m: {p.name: p.kind for p in hm.ports} for m, hm in models.items()
         }
-        families = {(f["media"], part): f for f in plan.cable_families
-                    for part in f["parts"].values()}
+        families: dict[tuple[str, str], CableFamily] = {
+            (f.media, part): f for f in plan.cable_families for part in f.parts.values()}
         self.families = families
         self.cls: dict[tuple[str, str], str] = {}
         devices = plan.device_index()
@@ -144,11 +145,11 @@ class _Ports:
                     self.extra.setdefault(dev, []).append(port)
                 if family is None:
                     continue
-                self.cls[(dev, port)] = family["cable_class"]
+                self.cls[(dev, port)] = family.cable_class
                 key = (model, self.group(model, port))
                 if key not in votes:
                     votes[key] = Counter()
-                votes[key][family["cable_class"]] += 1
+                votes[key][family.cable_class] += 1
         self.model_cls = {k: v.most_common(1)[0][0] for k, v in votes.items()}
 
     def group(self, model: str, port: str) -> str:
@@ -191,7 +192,7 @@ def _racks(plan: Plan, site: str) -> Iterator[Row]:
         yield (site, location_of(r.hall, r.row), r.name, STATUS, RACK_WIDTH_IN, r.units, what)
 
 
-def _devices(plan: Plan, site: str, models: dict[str, HardwareModel]) -> Iterator[Row]:
+def _devices(plan: Plan, site: str, models: Mapping[str, HardwareModel]) -> Iterator[Row]:
     racks = plan.rack_index()
     for d in plan.devices:
         m = models[d.model]
@@ -203,7 +204,7 @@ def _devices(plan: Plan, site: str, models: dict[str, HardwareModel]) -> Iterato
                d.rack, d.ru if racked else "", "front" if racked else "", desc)
 
 
-def _cables(plan: Plan, families: dict[tuple[str, str], dict[str, Any]]) -> Iterator[Row]:
+def _cables(plan: Plan, families: dict[tuple[str, str], CableFamily]) -> Iterator[Row]:
     types = {k: cable_type(k[0], f) for k, f in families.items()}
     for c in plan.cables:
         yield (c.a_device, TERMINATION, c.a_port, c.b_device, TERMINATION, c.b_port,
@@ -217,34 +218,57 @@ def _role_color(role: str) -> str:
     return PALETTE[sum(role.encode()) % len(PALETTE)]
 
 
-def export_netbox(plan: Plan) -> Files:
-    """The nine import files, 01_sites.csv to 09_cables.csv."""
+@dataclass(frozen=True)
+class Table:
+    """One object type as pure data: the CSV file it goes to, NetBox's import columns, rows.
+    The CSV writer and `rscctl netbox push` both render these, so the mapping lives here once."""
+
+    kind: str
+    file: str
+    columns: tuple[str, ...]
+    rows: list[Row]
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """The rows as column -> value mappings (what the API push reads)."""
+        for row in self.rows:
+            yield dict(zip(self.columns, row, strict=True))
+
+
+def netbox_tables(plan: Plan) -> list[Table]:
+    """Every object type in import order (sites first, cables last)."""
     site = site_name(plan)
-    models = {n: HardwareModel.model_validate(m) for n, m in plan.models.items()}
+    models = plan.models
     ports = _Ports(plan, models)
     used = sorted({d.model for d in plan.devices})
     vendors = sorted({models[m].vendor for m in used})
     roles = list(dict.fromkeys(d.role for d in plan.devices))
-    return {
-        "netbox/01_sites.csv": csv_bytes(
-            SITE_COLUMNS, [(site, slug(site), STATUS, plan.description)]
-        ),
-        "netbox/02_locations.csv": csv_bytes(LOCATION_COLUMNS, _locations(plan, site)),
-        "netbox/03_racks.csv": csv_bytes(RACK_COLUMNS, _racks(plan, site)),
-        "netbox/04_manufacturers.csv": csv_bytes(MANUFACTURER_COLUMNS,
-                                            [(v, slug(v)) for v in vendors]),
-        "netbox/05_device_types.csv": csv_bytes(DEVICE_TYPE_COLUMNS, [
+    return [
+        Table("sites", "netbox/01_sites.csv", SITE_COLUMNS,
+              [(site, slug(site), STATUS, plan.description)]),
+        Table("locations", "netbox/02_locations.csv", LOCATION_COLUMNS,
+              list(_locations(plan, site))),
+        Table("racks", "netbox/03_racks.csv", RACK_COLUMNS, list(_racks(plan, site))),
+        Table("manufacturers", "netbox/04_manufacturers.csv", MANUFACTURER_COLUMNS,
+              [(v, slug(v)) for v in vendors]),
+        Table("device_types", "netbox/05_device_types.csv", DEVICE_TYPE_COLUMNS, [
             (models[m].vendor, m, slug(m), models[m].part_number, models[m].rack_units,
              "true" if models[m].rack_units > 0 else "false", models[m].description)
             for m in used]),
-        "netbox/06_device_roles.csv": csv_bytes(DEVICE_ROLE_COLUMNS, [
+        Table("device_roles", "netbox/06_device_roles.csv", DEVICE_ROLE_COLUMNS, [
             (r, slug(r), _role_color(r), "") for r in roles]),
-        "netbox/07_devices.csv": csv_bytes(DEVICE_COLUMNS, _devices(plan, site, models)),
-        "netbox/08_interfaces.csv": csv_bytes(INTERFACE_COLUMNS, (
-            row for d in plan.devices for row in ports.rows(d.name, d.model))),
-        "netbox/09_cables.csv": csv_bytes(CABLE_COLUMNS, _cables(plan, ports.families)),
-    }
+        Table("devices", "netbox/07_devices.csv", DEVICE_COLUMNS,
+              list(_devices(plan, site, models))),
+        Table("interfaces", "netbox/08_interfaces.csv", INTERFACE_COLUMNS, [
+            row for d in plan.devices for row in ports.rows(d.name, d.model)]),
+        Table("cables", "netbox/09_cables.csv", CABLE_COLUMNS,
+              list(_cables(plan, ports.families))),
+    ]
 
 
-__all__ = ["CABLE_COLUMNS", "CABLE_TYPES", "ETHERNET_TYPES", "IB_CLASSES", "export_netbox",
-           "interface_type", "slug"]
+def export_netbox(plan: Plan) -> Files:
+    """The nine import files, 01_sites.csv to 09_cables.csv."""
+    return {t.file: csv_bytes(t.columns, t.rows) for t in netbox_tables(plan)}
+
+
+__all__ = ["CABLE_COLUMNS", "CABLE_TYPES", "ETHERNET_TYPES", "IB_CLASSES", "STATUS", "Table",
+           "export_netbox", "interface_type", "netbox_tables", "slug"]

@@ -33,23 +33,20 @@ from rscctl.export.names import HostEntry, host_entries, primary_addresses
 from rscctl.export.nfs import mounts, nfs_settings
 from rscctl.names import role_group, su_group
 from rscctl.outputs import Files
+from rscctl.planner.facts import DnsFacts, to_plain
 from rscctl.planner.model import Plan
 from rscctl.templating import environment
 
 GATEWAY_NETWORKS = ("inband", "oob", "storage")
 
 
-def _dns(plan: Plan) -> dict[str, Any]:
-    """The dns facts with defaults, each value checked against the zone grammar."""
-    d: dict[str, Any] = dict(plan.facts.get("dns") or {})
-    d.setdefault("domain", "rsc.internal")
-    d.setdefault("serial", 1)
-    d.setdefault("ttl", 3600)
-    d.setdefault("nameservers", [])
-    escape.dns_name(d["domain"], "dns.domain")
-    escape.bounded_int(d["serial"], "dns.serial", 0, 2**32 - 1)
-    escape.bounded_int(d["ttl"], "dns.ttl", 0, 2**31 - 1)
-    for ns in d["nameservers"]:
+def _dns(plan: Plan) -> DnsFacts:
+    """The dns facts, each value checked against the zone grammar."""
+    d = plan.facts.dns
+    escape.dns_name(d.domain, "dns.domain")
+    escape.bounded_int(d.serial, "dns.serial", 0, 2**32 - 1)
+    escape.bounded_int(d.ttl, "dns.ttl", 0, 2**31 - 1)
+    for ns in d.nameservers:
         escape.host_label(ns, "dns.nameservers")
     return d
 
@@ -79,7 +76,7 @@ def _render(template: str, **ctx: Any) -> bytes:
 def export_hosts(plan: Plan) -> Files:
     entries = [_checked(e) for e in host_entries(plan)]
     return {"hosts": _render("network/hosts.j2", build=escape.plain_text(plan.build, "name"),
-                             entries=entries, domain=_dns(plan)["domain"])}
+                             entries=entries, domain=_dns(plan).domain)}
 
 
 def _reverse_zone(addr: IPv4Address, supernet_prefix: int) -> tuple[str, str]:
@@ -92,9 +89,9 @@ def _reverse_zone(addr: IPv4Address, supernet_prefix: int) -> tuple[str, str]:
 
 def export_dns(plan: Plan) -> Files:
     dns = _dns(plan)
-    domain = dns["domain"]
-    prefixes = {name: IPv4Network(v["supernet"]).prefixlen
-                for name, v in plan.facts.get("networks", {}).items()}
+    domain = dns.domain
+    prefixes = {name: IPv4Network(v.supernet).prefixlen
+                for name, v in plan.facts.networks.items()}
     forward: list[tuple[str, str, str]] = []
     reverse: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for e in map(_checked, host_entries(plan)):
@@ -102,9 +99,9 @@ def export_dns(plan: Plan) -> Files:
             forward.append((n, "A", e.address))
         origin, owner = _reverse_zone(IPv4Address(e.address), prefixes.get(e.network, 24))
         reverse[origin].append((owner, "PTR", f"{e.names[0]}.{domain}."))
-    nameservers = list(dns["nameservers"]) or ["ns"]
+    nameservers = list(dns.nameservers) or ["ns"]
     build = escape.bind_string(plan.build, "name")
-    common = {"build": build, "domain": domain, "ttl": dns["ttl"], "serial": dns["serial"],
+    common = {"build": build, "domain": domain, "ttl": dns.ttl, "serial": dns.serial,
               "primary_ns": nameservers[0], "nameservers": nameservers}
     files: Files = {f"dns/db.{domain}": _render("network/zone.j2", origin=domain,
                                                   records=forward, **common)}
@@ -171,10 +168,10 @@ def inventory(plan: Plan) -> dict[str, Any]:
     return {"all": {
         "vars": {
             "rsc_build": plan.build,
-            "rsc_domain": dns["domain"],
-            "rsc_nameservers": list(dns["nameservers"]),
-            "rsc_networks": plan.facts.get("networks", {}),
-            "rsc_nfs_tls": nfs_settings(plan),
+            "rsc_domain": dns.domain,
+            "rsc_nameservers": list(dns.nameservers),
+            "rsc_networks": to_plain(plan.facts.networks),
+            "rsc_nfs_tls": to_plain(tls) if (tls := nfs_settings(plan)) else {},
         },
         "children": {**dict(sorted(groups.items())), **dict(sorted(sus.items())),
                      **({"nfs_client": {"hosts": clients}} if clients else {})},

@@ -15,13 +15,13 @@ Ansible writes on every host that mounts from that port (playbooks/roles/nfs_tls
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rscctl.export import escape
 from rscctl.export.csvs import csv_bytes
 from rscctl.export.escape import systemd_escape_path
 from rscctl.export.names import iface_name
 from rscctl.outputs import Files
+from rscctl.planner.facts import NfsFacts
 from rscctl.planner.model import Plan
 from rscctl.templating import render
 
@@ -41,19 +41,18 @@ class Mount:
         return systemd_escape_path(self.where) + ".mount"
 
 
-def nfs_settings(plan: Plan) -> dict[str, Any]:
-    return dict((plan.facts.get("storage") or {}).get("nfs") or {})
+def nfs_settings(plan: Plan) -> NfsFacts | None:
+    """The NFS-over-TLS settings; none when the build declares no storage."""
+    return plan.facts.storage.nfs if plan.facts.storage else None
 
 
-KEY_PATHS = ("ca_path", "cert_path", "key_path")
-
-
-def checked_settings(plan: Plan) -> dict[str, Any]:
+def checked_settings(plan: Plan) -> NfsFacts | None:
     """nfs_settings with every value tlshd.conf holds checked against the key-file grammar."""
     settings = nfs_settings(plan)
-    for key in KEY_PATHS:
-        if key in settings:
-            escape.keyfile_value(str(settings[key]), f"storage.nfs.{key}")
+    if settings is not None:
+        escape.keyfile_value(settings.ca_path, "storage.nfs.ca_path")
+        escape.keyfile_value(settings.cert_path, "storage.nfs.cert_path")
+        escape.keyfile_value(settings.key_path, "storage.nfs.key_path")
     return settings
 
 
@@ -78,20 +77,21 @@ def clients(plan: Plan) -> list[tuple[str, int]]:
 
 def mounts(plan: Plan) -> dict[str, list[Mount]]:
     """Every client's mounts, one per declared export."""
-    storage = plan.facts.get("storage") or {}
-    domain = (plan.facts.get("dns") or {}).get("domain", "rsc.internal")
-    options = ",".join(nfs_settings(plan).get("mount_options", []))
-    groups = [g for g in storage.get("systems", {}).values() if g.get("export") and g["systems"]]
+    storage = plan.facts.storage
+    domain = plan.facts.dns.domain
+    options = ",".join(storage.nfs.mount_options) if storage else ""
+    groups = [(g.export, g) for g in (storage.systems.values() if storage else ())
+              if g.export and g.systems]
     out: dict[str, list[Mount]] = {}
     for host, i in clients(plan):
         items = []
-        for g in groups:
-            systems, ports = g["systems"], g["data_ports"]
+        for export, g in groups:
+            systems, ports = g.systems, g.data_ports
             system = systems[i % len(systems)]
             port = ports[(i // len(systems)) % len(ports)]
-            where = g.get("mount_point") or f"/mnt/{g['export'].strip('/')}"
-            items.append(Mount(f"{iface_name(system, port)}.{domain}:{g['export']}", where,
-                               g["export"], options))
+            where = g.mount_point or f"/mnt/{export.strip('/')}"
+            items.append(Mount(f"{iface_name(system, port)}.{domain}:{export}", where,
+                               export, options))
         out[host] = items
     return out
 
@@ -109,7 +109,7 @@ def unit_file(m: Mount) -> str:
 def export_nfs(plan: Plan) -> Files:
     """nfs/tlshd.conf, nfs/mounts.csv (every client's mounts) and each distinct mount unit."""
     settings = checked_settings(plan)
-    if not settings:
+    if settings is None:
         return {}
     build = escape.plain_text(plan.build, "name")
     files: Files = {"nfs/tlshd.conf": render("nfs/tlshd.conf.j2", build=build,

@@ -41,15 +41,15 @@ def bom_rows(plan: Plan) -> Iterator[Row]:
     """Count per model, per cable part and length, and the transceivers fibre runs need."""
     models = Counter(d.model for d in plan.devices)
     for model in sorted(models):
-        yield ("device", model, plan.models[model]["part_number"], "", models[model])
+        yield ("device", model, plan.models[model].part_number, "", models[model])
     cables = Counter((c.media, c.part_number, c.length_m) for c in plan.cables)
     # by medium, then length as a number (1, 2, 10 m, not "1", "10", "2" through the part)
     for (media, part, length), n in sorted(cables.items(),
                                            key=lambda kv: (kv[0][0], kv[0][2], kv[0][1])):
         yield ("cable", media, part, fmt_length(length), n)
     transceivers: Counter[str] = Counter()
-    by_family = {(f["media"], p): f.get("transceiver") for f in plan.cable_families
-                 for p in f["parts"].values()}
+    by_family: dict[tuple[str, str], str | None] = {
+        (f.media, p): f.transceiver for f in plan.cable_families for p in f.parts.values()}
     for (media, part, _), n in cables.items():
         xcvr = by_family.get((media, part))
         if xcvr:

@@ -83,7 +83,7 @@ def render_rulesets(plan: Plan) -> dict[str, str]:
 
 def host_rulesets(plan: Plan, zm: ZoneMap) -> dict[str, str]:
     """Ruleset name per host role: the first internal zone whose roles match it."""
-    kinds = {name: m.get("kind") for name, m in plan.models.items()}
+    kinds = {name: m.kind for name, m in plan.models.items()}
     roles = sorted({d.role for d in plan.devices if kinds.get(d.model) in HOST_KINDS})
     out = {}
     for role in roles:
@@ -104,7 +104,7 @@ def export_firewall(plan: Plan) -> Files:
 
     A plan without a policy has no firewall to write (the exporter writes nothing).
     """
-    if "firewall" not in plan.facts:
+    if plan.facts.firewall is None:
         return {}
     zm = resolve_zones(plan)
     data = {name: checked_ruleset(d) for name, d in rulesets(zm, plan.build).items()}

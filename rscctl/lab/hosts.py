@@ -141,7 +141,7 @@ def lab_layout(build: Build, plan: Plan) -> LabLayout:
     """The lab's hosts in plan order, then the zone hosts; the controller last."""
     inband = _inband(build)
     planned = _planned(plan)
-    kinds = {name: m.get("kind") for name, m in plan.models.items()}
+    kinds = {name: m.kind for name, m in plan.models.items()}
     devices = [d for d in plan.devices if kinds.get(d.model) in LAB_KINDS]
     if not devices:
         raise UserError(f"build {build.name}: no gpu nodes, servers or storage hosts to run")

@@ -25,6 +25,7 @@ from rscctl.planner.builder import (
     StorageResult,
 )
 from rscctl.planner.checks import run_checks
+from rscctl.planner.facts import Facts
 from rscctl.planner.floorplan import expand_racks
 from rscctl.planner.model import Plan, Rack
 
@@ -57,26 +58,21 @@ def plan_stages(build: Build) -> Stages:
     return Stages(racks, compute, servers_, storage, mgmt, addresses, policy)
 
 
-def _facts(build: Build, stages: Stages) -> dict[str, object]:
-    c = build.compute
-    results = stages.results()
-    return {
-        "compute": {
-            "gpu_nodes": c.gpu_nodes,
-            "gpus": c.gpus,
-            "scalable_units": c.scalable_units,
-            "nodes_per_su": c.nodes_per_su,
-            "rails": build.rails,
-            "spines": c.spines,
-            "links_per_spine": build.links_per_spine,
-            "max_sus": c.max_sus,
-            "port_speed_gbps": build.model(c.leaf_model).switch_port_speed_gbps,
-        },
-        "counts": dict(sorted(Counter(d.role for r in results for d in r.devices).items())),
-        "site": build.site or build.name,
-        **({"guids": dict(sorted(c.guids.items()))} if c.guids else {}),
-        **{k: v for r in results for k, v in r.facts.items()},
-    }
+def _facts(build: Build, stages: Stages) -> Facts:
+    """Every stage's facts in one record, with the device counts and the site."""
+    counts = Counter(d.role for r in stages.results() for d in r.devices)
+    return Facts(
+        compute=stages.compute.facts,
+        counts=dict(sorted(counts.items())),
+        site=build.site or build.name,
+        guids=stages.compute.guids,
+        storage=stages.storage.facts,
+        management=stages.management.facts,
+        networks=stages.addresses.networks,
+        dns=stages.addresses.dns,
+        addresses=stages.addresses.count,
+        firewall=stages.policy.facts,
+    )
 
 
 def build_plan(build: Build, check: bool = True) -> Plan:
@@ -91,8 +87,8 @@ def build_plan(build: Build, check: bool = True) -> Plan:
         racks=stages.racks,
         devices=devices,
         cables=tuple(c for r in results for c in r.cables),
-        models={m: build.model(m).model_dump(mode="json") for m in used},
-        cable_families=tuple(f.model_dump(mode="json") for f in build.catalog.cables),
+        models={m: build.model(m) for m in used},
+        cable_families=build.catalog.cables,
         addresses=tuple(a for r in results for a in r.addresses),
         facts=_facts(build, stages),
     )

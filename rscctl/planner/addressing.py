@@ -40,6 +40,7 @@ from rscctl.planner.builder import (
     addresses_of,
     devices_of,
 )
+from rscctl.planner.facts import DnsFacts, NetworkFacts
 from rscctl.planner.model import Address, Device
 
 # VLAN of segment k of a network: base + k (the gateways' interface names, vlan1001, ...).
@@ -168,18 +169,13 @@ def plan_addresses(build: Build, compute: ComputeResult, servers: ServersResult,
     plan_ipoib(build, own)
     devices = list(devices_of(*earlier))
     addresses = [*addresses_of(*earlier), *own]
-    b = build
-    facts: dict[str, object] = {}
-    facts["networks"] = {
-        name: {
-            "supernet": str(net.supernet),
-            "segment_prefix": net.segment_prefix,
-            "description": net.description,
-            "vlan_base": VLAN_BASE.get(name),
-        }
-        for name, net in sorted(b.networks.items())
+    networks = {
+        name: NetworkFacts(supernet=str(net.supernet), segment_prefix=net.segment_prefix,
+                           description=net.description, vlan_base=VLAN_BASE.get(name))
+        for name, net in sorted(build.networks.items())
     }
-    facts["dns"] = {**b.dns.model_dump(mode="json"),
-                    "nameservers": nameservers(b, devices, addresses)}
-    facts["addresses"] = len(addresses)
-    return AddressesResult(addresses=tuple(own), facts=facts)
+    d = build.dns
+    dns = DnsFacts(domain=d.domain, serial=d.serial,
+                   nameservers=tuple(nameservers(build, devices, addresses)), ttl=d.ttl)
+    return AddressesResult(addresses=tuple(own), networks=networks, dns=dns,
+                           count=len(addresses))

@@ -2,9 +2,10 @@
 
 A stage (compute fabric, servers, storage, management, addresses, policy) is a function of the
 declaration and of the earlier stages' results, returning only what it adds: its devices,
-cables, addresses, facts and the rack space its devices take. rscctl.planner composes them; the
-order is in the signatures (storage takes the compute and servers results, ...), and each
-result has its own type so that mypy rejects a stage given the wrong or a missing one.
+cables, addresses, the rack space its devices take and its typed facts
+(rscctl.planner.facts). rscctl.planner composes them; the order is in the signatures (storage
+takes the compute and servers results, ...), and each result has its own type so that mypy
+rejects a stage given the wrong or a missing one.
 
 Inside a stage, a StageBuilder places and cables through one object, so that lengths, parts
 and labels are computed the same way for every network; it sees earlier stages' devices (their
@@ -16,11 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import TypeVar
 
 from rscctl.declare.build import Build
 from rscctl.errors import UserError
 from rscctl.planner.cable_routing import CableStock, device_height, length_between
+from rscctl.planner.facts import (
+    ComputeFacts,
+    DnsFacts,
+    FirewallFacts,
+    ManagementFacts,
+    NetworkFacts,
+    StorageFacts,
+)
 from rscctl.planner.labels import end_text, label
 from rscctl.planner.model import Address, Cable, Device, Rack
 from rscctl.planner.placement import RackFiller, RackTake
@@ -34,13 +42,16 @@ class StageResult:
     devices: tuple[Device, ...] = ()
     cables: tuple[Cable, ...] = ()
     addresses: tuple[Address, ...] = ()
-    facts: Mapping[str, object] = field(default_factory=dict)
     rack_use: tuple[RackTake, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ComputeResult(StageResult):
-    """GPU nodes, compute leaves and spines, and the Clos between them (compute_fabric)."""
+    """GPU nodes, compute leaves and spines, and the Clos between them (compute_fabric);
+    the Clos's figures and the declared HCA GUIDs (node description -> GUID)."""
+
+    facts: ComputeFacts
+    guids: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,27 +59,36 @@ class ServersResult(StageResult):
     """Service hosts in the management racks (servers)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StorageResult(StageResult):
-    """The storage fabric, its addresses and its bandwidth facts (storage_fabric)."""
+    """The storage fabric, its addresses and its bandwidth facts (storage_fabric); no facts
+    when the build declares no storage."""
+
+    facts: StorageFacts | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ManagementResult(StageResult):
     """PDUs, management cores and access switches, their cables and addresses (management)."""
 
+    facts: ManagementFacts | None = None
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AddressesResult(StageResult):
-    """IPoIB addresses, the declared networks and DNS as facts (addressing)."""
+    """IPoIB addresses, the declared networks, DNS and the count of every stage's addresses
+    (addressing)."""
+
+    networks: Mapping[str, NetworkFacts]
+    dns: DnsFacts
+    count: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PolicyResult(StageResult):
-    """The isolation policy as a fact (firewall)."""
+    """The isolation policy (firewall); none when the build declares no policy."""
 
-
-R = TypeVar("R", bound=StageResult)
+    facts: FirewallFacts | None = None
 
 
 def devices_of(*results: StageResult) -> Iterator[Device]:
@@ -93,16 +113,17 @@ class StageBuilder:
         self.devices: list[Device] = []
         self.cables: list[Cable] = []
         self.addresses: list[Address] = []
-        self.facts: dict[str, object] = {}
         self._stocks: dict[str, CableStock] = {}
         # per device: its rack, rack unit and the height its cables leave it, for connect
         # (~50,000 calls in phase 2); earlier stages' devices are added on first use
         self._ends: dict[str, tuple[Rack, int, float]] = {}
 
-    def result(self, kind: type[R]) -> R:
-        """This stage's own devices, cables, addresses, facts and rack space."""
-        return kind(tuple(self.devices), tuple(self.cables), tuple(self.addresses),
-                    dict(self.facts), tuple(self.filler.taken))
+    def parts(self) -> tuple[tuple[Device, ...], tuple[Cable, ...], tuple[Address, ...],
+                             tuple[RackTake, ...]]:
+        """This stage's own devices, cables, addresses and rack space: the positional fields
+        of every StageResult (`StorageResult(*sb.parts(), facts=...)`)."""
+        return (tuple(self.devices), tuple(self.cables), tuple(self.addresses),
+                tuple(self.filler.taken))
 
     def all_devices(self) -> list[Device]:
         """Earlier stages' devices, then this stage's, in plan order."""

@@ -8,15 +8,15 @@ once per run: no string keys, no casts, no cache outside the context.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from rscctl.declare.catalog import HardwareModel
 from rscctl.errors import Finding
 from rscctl.planner import storage_fabric
+from rscctl.planner.facts import ComputeFacts
 from rscctl.planner.model import Device, Plan
 from rscctl.planner.zones import ZoneMap, resolve_zones
 
@@ -60,19 +60,18 @@ class Context:
         self.plan = plan
         self._port_names: dict[str, frozenset[str]] = {}
 
-    @cached_property
-    def models(self) -> dict[str, HardwareModel]:
-        return {k: HardwareModel.model_validate(v) for k, v in self.plan.models.items()}
+    @property
+    def models(self) -> Mapping[str, HardwareModel]:
+        return self.plan.models
 
     @cached_property
     def devices(self) -> dict[str, Device]:
         return self.plan.device_index()
 
-    @cached_property
-    def facts(self) -> dict[str, Any]:
+    @property
+    def facts(self) -> ComputeFacts:
         """The compute fabric's facts (rails, links per spine, nodes per SU, port speed)."""
-        compute: dict[str, Any] = self.plan.facts.get("compute", {})
-        return compute
+        return self.plan.facts.compute
 
     @cached_property
     def compute_peers(self) -> dict[str, list[str]]:
@@ -126,16 +125,16 @@ class Context:
         speed = storage_fabric.port_speeds(self.models, plan.cables, model_of)
         throughput = {d.name: self.models[d.model].throughput_gbytes_s * 8
                       for d in plan.devices if d.role == storage_fabric.ROLE_SYSTEM}
-        facts = plan.facts.get("storage", {})
-        over = storage_fabric.leaf_oversubscription(
-            plan.cables, roles, speed, float(facts.get("designed_leaf_down_gbps", 0)))
+        facts = plan.facts.storage
+        designed = facts.designed_leaf_down_gbps if facts else 0.0
+        over = storage_fabric.leaf_oversubscription(plan.cables, roles, speed, designed)
         gbps = storage_fabric.deliverable_gbps(plan.cables, roles, speed, throughput)
         return StorageNumbers(gbps, over)
 
     @cached_property
     def zones(self) -> ZoneMap | None:
         """The firewall zones with their addresses (None when the build declares no policy)."""
-        return resolve_zones(self.plan) if "firewall" in self.plan.facts else None
+        return resolve_zones(self.plan) if self.plan.facts.firewall else None
 
     def port_names(self, model: str) -> frozenset[str]:
         if model not in self._port_names:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from rscctl.declare.build import Build
 from rscctl.names import Role, leaf_name, node_name, node_number, spine_name
 from rscctl.planner.builder import ComputeResult, StageBuilder
+from rscctl.planner.facts import ComputeFacts
 from rscctl.planner.model import Device, Rack
 
 FABRIC = "compute"
@@ -92,4 +93,16 @@ def plan_compute(build: Build, racks: tuple[Rack, ...]) -> ComputeResult:
     sb = StageBuilder(build, racks)
     place_devices(sb)
     cable(sb)
-    return sb.result(ComputeResult)
+    return ComputeResult(*sb.parts(), facts=compute_facts(build),
+                         guids=dict(sorted(build.compute.guids.items())))
+
+
+def compute_facts(build: Build) -> ComputeFacts:
+    """The Clos's figures as declared and derived: what checks and drawings hold cables to."""
+    c = build.compute
+    return ComputeFacts(
+        gpu_nodes=c.gpu_nodes, gpus=c.gpus, scalable_units=c.scalable_units,
+        nodes_per_su=c.nodes_per_su, rails=build.rails, spines=c.spines,
+        links_per_spine=build.links_per_spine, max_sus=c.max_sus,
+        port_speed_gbps=build.model(c.leaf_model).switch_port_speed_gbps,
+    )

@@ -62,7 +62,7 @@ def check_ports_exist(plan: Plan, ctx: Context) -> list[Finding]:
 
 def check_leaf_1to1(plan: Plan, ctx: Context) -> list[Finding]:
     """Every leaf has as much uplink as downlink bandwidth (its SU's full node ports)."""
-    per_su = int(ctx.facts.get("nodes_per_su", 0))
+    per_su = ctx.facts.nodes_per_su
     out: list[Finding] = []
     for leaf, links in ctx.leaf_links.items():
         down, up = links.down, links.up
@@ -129,8 +129,8 @@ def check_rail_alignment(plan: Plan, ctx: Context) -> list[Finding]:
 
 def check_spine_reservation(plan: Plan, ctx: Context) -> list[Finding]:
     """Each leaf uses the spine ports reserved for its SU slot and rail (growth adds only)."""
-    rails = int(ctx.facts.get("rails", 0))
-    per = int(ctx.facts.get("links_per_spine", 0))
+    rails = ctx.facts.rails
+    per = ctx.facts.links_per_spine
     out: list[Finding] = []
     # (spine model, SU, rail) -> the ports reserved for that leaf, the same on every spine
     reserved: dict[tuple[str, int, int | None], set[str]] = {}
@@ -162,7 +162,7 @@ def check_full_bisection(plan: Plan, ctx: Context) -> list[Finding]:
     Its premises leaf-1to1 and spine-spread are declared with it (rscctl.planner.checks): the
     runner reports it as not proven when one of them fails."""
     out: list[Finding] = []
-    rails = int(ctx.facts.get("rails", 0))
+    rails = ctx.facts.rails
     for node in ctx.of_role("gpu-node"):
         degree = len(ctx.compute_peers.get(node, ()))
         if degree != rails:
@@ -217,7 +217,8 @@ def check_rack_capacity(plan: Plan, ctx: Context) -> list[Finding]:
 
 def check_cable_stock(plan: Plan, ctx: Context) -> list[Finding]:
     """Every cable has a stocked part long enough; copper never beyond its reach."""
-    limits = {(f["media"], f["cable_class"]): f["max_length_m"] for f in plan.cable_families}
+    limits: dict[tuple[str, str], float] = {
+        (f.media, f.cable_class): f.max_length_m for f in plan.cable_families}
     reach = {media: max(v for (m, _), v in limits.items() if m == media)
              for media, _ in limits}
     out: list[Finding] = []
@@ -234,8 +235,8 @@ def check_cable_stock(plan: Plan, ctx: Context) -> list[Finding]:
 
 
 def bisection_summary(plan: Plan, ctx: Context) -> str:
-    hcas = len(ctx.of_role("gpu-node")) * int(ctx.facts.get("rails", 0))
-    speed = float(ctx.facts.get("port_speed_gbps", 0))
+    hcas = len(ctx.of_role("gpu-node")) * ctx.facts.rails
+    speed = ctx.facts.port_speed_gbps
     return (
         f"proved from structure (Clos m >= n): {hcas:,} HCAs x {speed:g} Gb/s, "
         f"bisection {hcas * speed / 2 / 1000:,.1f} Tb/s"

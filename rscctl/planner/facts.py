@@ -4,6 +4,9 @@ Each stage of the planner returns its own record (compute, storage, management, 
 DNS, firewall); `Facts` gathers them. plan.json holds them under "facts" in this field order,
 and `facts_from_json` decodes them back into the same records, so a consumer reads
 `plan.facts.storage.nfs.mount_options`, never `plan.facts["storage"]["nfs"]`.
+
+Defaults live in the declaration (e.g. the DNS domain, rscctl.declare.storage.Dns): every
+record here is filled by the planner, so none repeats a default.
 """
 
 from __future__ import annotations
@@ -13,13 +16,11 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from rscctl.declare.policy import Policy
-
-DEFAULT_DOMAIN = "rsc.internal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +116,11 @@ class FirewallFacts:
     networks: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Facts:
-    """Everything in plan.json's "facts"; optional sections are absent when not declared."""
+    """Everything in plan.json's "facts"; optional sections are absent when not declared.
+
+    Keyword-only, so the field order (plan.json's) can mix required and optional fields."""
 
     compute: ComputeFacts
     counts: Mapping[str, int]
@@ -125,19 +128,22 @@ class Facts:
     guids: Mapping[str, str] = field(default_factory=dict)
     storage: StorageFacts | None = None
     management: ManagementFacts | None = None
-    networks: Mapping[str, NetworkFacts] = field(default_factory=dict)
-    dns: DnsFacts = DnsFacts(DEFAULT_DOMAIN, 1, (), 3600)
-    addresses: int = 0
+    networks: Mapping[str, NetworkFacts]
+    dns: DnsFacts
+    addresses: int
     firewall: FirewallFacts | None = None
-
-    @property
-    def domain(self) -> str:
-        return self.dns.domain
 
 
 # -- JSON: records <-> plain data, driven by the type hints ---------------------------------
 
-T = TypeVar("T")
+_WORDS: dict[type, str] = {int: "an integer", str: "a string", bool: "true or false"}
+
+
+def pydantic_problem(exc: ValidationError, where: str) -> str:
+    """The first error of a pydantic model decoded from a plan, as `where.field: message`."""
+    err = exc.errors()[0]
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+    return f"{where}{loc}: {err['msg']}"
 
 # Sections written only when present (so plan.json keeps its shape for builds without them).
 _OMIT_WHEN_EMPTY = frozenset({"guids", "storage", "management", "firewall"})
@@ -163,12 +169,14 @@ def to_plain(value: Any) -> Any:
 
 
 def facts_to_json(facts: Facts) -> dict[str, Any]:
+    """plan.json's "facts" object (sections not declared are left out)."""
     plain: dict[str, Any] = to_plain(facts)
     return plain
 
 
 def facts_from_json(data: Any) -> Facts:
-    """The typed facts of plain data; a shape that does not fit raises ValueError."""
+    """The typed facts of plain data; a shape that does not fit raises ValueError naming the
+    field (`facts.storage.nfs.cert_days: '30' is not an integer`)."""
     facts: Facts = _decode(Facts, data, "facts")
     return facts
 
@@ -182,7 +190,10 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
         (inner,) = [a for a in args if a is not type(None)]
         return _decode(inner, data, where)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return tp.model_validate(data)
+        try:
+            return tp.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError(pydantic_problem(exc, where)) from None
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
             raise ValueError(f"{where}: expected an object")
@@ -191,14 +202,16 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
         extra = sorted(set(data) - known)
         if extra:
             raise ValueError(f"{where}: unknown field {extra[0]!r}")
+        missing = [f.name for f in dataclasses.fields(tp) if f.name not in data
+                   and f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING]
+        if missing:
+            raise ValueError(f"{where}: field {missing[0]!r} is missing")
         kwargs = {
             f.name: _decode(hints[f.name], data[f.name], f"{where}.{f.name}")
             for f in dataclasses.fields(tp) if f.name in data
         }
-        try:
-            return tp(**kwargs)
-        except TypeError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+        return tp(**kwargs)
     if origin is tuple:
         (item, _) = typing.get_args(tp)
         if not isinstance(data, list):
@@ -211,17 +224,16 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
         return {str(k): _decode(item, v, f"{where}.{k}") for k, v in data.items()}
     if tp is float:
         if isinstance(data, bool) or not isinstance(data, int | float):
-            raise ValueError(f"{where}: expected a number")
+            raise ValueError(f"{where}: {data!r} is not a number")
         return float(data)
     if tp in (int, str, bool):
         if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
-            raise ValueError(f"{where}: expected {tp.__name__}")
+            raise ValueError(f"{where}: {data!r} is not {_WORDS[tp]}")
         return data
     raise ValueError(f"{where}: cannot decode {tp!r}")  # pragma: no cover
 
 
 __all__ = [
-    "DEFAULT_DOMAIN",
     "ComputeFacts",
     "DnsFacts",
     "Facts",
@@ -233,5 +245,6 @@ __all__ = [
     "StorageGroupFacts",
     "facts_from_json",
     "facts_to_json",
+    "pydantic_problem",
     "to_plain",
 ]

@@ -11,6 +11,7 @@ from rscctl.declare.build import Build
 from rscctl.errors import Finding
 from rscctl.planner.builder import PolicyResult
 from rscctl.planner.check_context import Context
+from rscctl.planner.facts import FirewallFacts
 from rscctl.planner.model import Plan
 
 
@@ -19,10 +20,8 @@ def plan_policy(build: Build) -> PolicyResult:
     policy = build.policy
     if policy is None:
         return PolicyResult()
-    return PolicyResult(facts={"firewall": {
-        "policy": policy.model_dump(mode="json", by_alias=True),
-        "networks": {name: str(n.supernet) for name, n in sorted(build.networks.items())},
-    }})
+    networks = {name: str(n.supernet) for name, n in sorted(build.networks.items())}
+    return PolicyResult(facts=FirewallFacts(policy=policy, networks=networks))
 
 
 def check_firewall_zones(plan: Plan, ctx: Context) -> list[Finding]:

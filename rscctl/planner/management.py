@@ -51,6 +51,7 @@ from rscctl.planner.builder import (
     StageBuilder,
     StorageResult,
 )
+from rscctl.planner.facts import ManagementFacts
 from rscctl.planner.model import Device, Rack
 
 ROLE_INBAND, ROLE_OOB, ROLE_CORE, ROLE_PDU = (Role.INBAND_SWITCH, Role.OOB_SWITCH,
@@ -283,10 +284,10 @@ def plan_management(build: Build, racks: tuple[Rack, ...], compute: ComputeResul
         cable_segment(pb, seg)
         address_segment(pb, seg, ap)
     m = _mgmt(pb)
-    pb.facts["management"] = {
-        "segments": len(segments),
-        "access_switches": sum(len(s.switches[n]) for s in segments for n in s.switches),
-        "cores": m.cores,
-        "pdus_per_rack": m.pdus_per_rack,
-    }
-    return pb.result(ManagementResult)
+    facts = ManagementFacts(
+        segments=len(segments),
+        access_switches=sum(len(s.switches[n]) for s in segments for n in s.switches),
+        cores=m.cores,
+        pdus_per_rack=m.pdus_per_rack,
+    )
+    return ManagementResult(*pb.parts(), facts=facts)

@@ -2,12 +2,18 @@
 
 Plain frozen dataclasses (slots: phase 2 has ~50,000 cables) with a JSON round trip in
 rscctl.planjson. Identity fields (names, ports, cable IDs) come from position, never from order.
+Everything is typed: the catalog entries as the declaration's own models (validated once, when
+the declaration or plan.json is read), the facts as rscctl.planner.facts records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from rscctl.declare.catalog import CableFamily, HardwareModel
+from rscctl.planner.facts import Facts
 
 SCHEMA_VERSION = 1
 
@@ -74,18 +80,19 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Plan:
-    """A complete plan of one build. `models` are the catalog entries the plan uses."""
+    """A complete plan of one build. `models` are the catalog entries the plan's devices use,
+    `cable_families` the whole catalog's (what the cable-stock check and BOM read)."""
 
     build: str
     description: str
     racks: tuple[Rack, ...]
     devices: tuple[Device, ...]
     cables: tuple[Cable, ...]
-    models: dict[str, dict[str, Any]]
-    cable_families: tuple[dict[str, Any], ...]
+    models: Mapping[str, HardwareModel]
+    cable_families: tuple[CableFamily, ...]
     checks: tuple[CheckResult, ...] = ()
     addresses: tuple[Address, ...] = ()
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Facts = field(kw_only=True)
     schema_version: int = SCHEMA_VERSION
 
     def rack_index(self) -> dict[str, Rack]:

@@ -56,9 +56,9 @@ def check_endpoints_connected(plan: Plan, ctx: Context) -> list[Finding]:
     """Every storage, in-band, BMC and management port is cabled; access switches reach the
     cores. Networks the build does not plan (no storage or management declared) are skipped."""
     planned = set()
-    if "storage" in plan.facts:
+    if plan.facts.storage is not None:
         planned.add("storage")
-    if "management" in plan.facts:
+    if plan.facts.management is not None:
         planned |= {"inband", "bmc", "mgmt"}
     if not planned:
         return []
@@ -67,7 +67,7 @@ def check_endpoints_connected(plan: Plan, ctx: Context) -> list[Finding]:
     for c in plan.cables:
         if c.b_device.startswith("mgmt-core"):
             uplinks[c.a_device] += 1
-    cores = int(plan.facts.get("management", {}).get("cores", 0))
+    cores = plan.facts.management.cores if plan.facts.management else 0
     out: list[Finding] = []
     for d in plan.devices:
         m = ctx.models[d.model]
@@ -115,8 +115,8 @@ def check_address_plan(plan: Plan, ctx: Context) -> list[Finding]:
     """Supernets never overlap; every address is a host of its own segment of its network's
     declared supernet, with the segment's prefix length."""
     nets = {
-        name: (ip_network(v["supernet"]), int(v["segment_prefix"]))
-        for name, v in plan.facts.get("networks", {}).items()
+        name: (ip_network(v.supernet), v.segment_prefix)
+        for name, v in plan.facts.networks.items()
     }
     out: list[Finding] = []
     ordered = sorted(nets.items(), key=lambda kv: kv[1][0])
@@ -158,7 +158,7 @@ def check_address_plan(plan: Plan, ctx: Context) -> list[Finding]:
 def check_addresses_complete(plan: Plan, ctx: Context) -> list[Finding]:
     """Every cabled storage, in-band, BMC and management port has an address on its network;
     with IPoIB declared, so does every GPU node's compute port."""
-    declared = set(plan.facts.get("networks", {}))
+    declared = set(plan.facts.networks)
     if not declared:
         return []
     have = {(a.device, a.interface, a.network) for a in plan.addresses}
@@ -182,13 +182,13 @@ def check_addresses_complete(plan: Plan, ctx: Context) -> list[Finding]:
 def check_storage_bandwidth(plan: Plan, ctx: Context) -> list[Finding]:
     """Max flow storage -> GPUs over the cabled fabric meets the declared target, and no storage
     leaf is oversubscribed past the declared ratio."""
-    facts = plan.facts.get("storage")
-    if not facts:
+    facts = plan.facts.storage
+    if facts is None:
         return []
     numbers = ctx.storage_numbers
     gbps, over = numbers.deliverable_gbps, numbers.leaf_oversubscription
-    target = float(facts["target_tbytes_s"]) * 8000
-    limit = float(facts["max_oversubscription"])
+    target = facts.target_tbytes_s * 8000
+    limit = facts.max_oversubscription
     out: list[Finding] = []
     if gbps + 1e-6 < target:
         out.append(Finding(
@@ -208,16 +208,16 @@ def check_storage_bandwidth(plan: Plan, ctx: Context) -> list[Finding]:
 
 
 def storage_summary(plan: Plan, ctx: Context) -> str:
-    facts = plan.facts.get("storage")
-    if not facts:
+    facts = plan.facts.storage
+    if facts is None:
         return "no storage declared"
     numbers = ctx.storage_numbers
     gbps, over = numbers.deliverable_gbps, numbers.leaf_oversubscription
-    target = float(facts["target_tbytes_s"])
+    target = facts.target_tbytes_s
     worst = max(over.values(), default=0.0)
     return (f"max flow {gbps / 8000:.2f} TB/s >= target {target:g} TB/s "
             f"(headroom {(gbps / 8000 / target - 1) * 100:+.1f}%); leaf oversubscription "
-            f"{worst:.2f}:1 <= {float(facts['max_oversubscription']):g}:1")
+            f"{worst:.2f}:1 <= {facts.max_oversubscription:g}:1")
 
 
 def addresses_summary(plan: Plan, ctx: Context) -> str:

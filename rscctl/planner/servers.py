@@ -16,4 +16,4 @@ def plan_servers(build: Build, racks: tuple[Rack, ...], compute: ComputeResult) 
         for n in range(1, group.count + 1):
             sb.place_in(mgmt_racks, Device(server_name(group.name, n), Role(group.role),
                                            group.model, "", 0, None, None, n))
-    return sb.result(ServersResult)
+    return ServersResult(*sb.parts())

@@ -22,12 +22,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rscctl.declare.build import Build
+from rscctl.declare.catalog import HardwareModel
 from rscctl.declare.loader import FieldError
 from rscctl.declare.segments import HOST_BASE, storage_leaf_segment, storage_spine_segment
 from rscctl.declare.storage import StorageSystemGroup
 from rscctl.names import Role, server_name, storage_leaf_name, storage_spine_name, system_name
 from rscctl.planner.addressing import AddressPlan, gpu_nodes
 from rscctl.planner.builder import ComputeResult, ServersResult, StageBuilder, StorageResult
+from rscctl.planner.facts import NfsFacts, StorageFacts, StorageGroupFacts
 from rscctl.planner.model import Cable, Device, Rack
 
 FABRIC = "storage"
@@ -172,9 +174,9 @@ def address(pb: StageBuilder) -> None:
     ap = AddressPlan(b)
     out = pb.addresses
     L = s.leaves_per_su
+    spine_seg = {k: storage_spine_segment(b.compute.max_sus, L, k) for k in range(1, s.spines + 1)}
     node_ports = b.model(b.compute.node_model).ports_of("storage")
     per_leaf = len(node_ports) // L
-    spine_seg = {k: storage_spine_segment(b.compute.max_sus, L, k) for k in range(1, s.spines + 1)}
     for su in range(1, b.compute.scalable_units + 1):
         for leaf in range(1, L + 1):
             seg = ap.segment("storage", storage_leaf_segment(L, su, leaf))
@@ -279,15 +281,11 @@ def leaf_oversubscription(
     }
 
 
-def port_speeds(build_models: Mapping[str, object], cables: Iterable[Cable],
+def port_speeds(models: Mapping[str, HardwareModel], cables: Iterable[Cable],
                 model_of: Mapping[str, str]) -> dict[tuple[str, str], float]:
     """Speed of every cabled storage port, from the catalog entries the plan carries."""
-    from rscctl.declare.catalog import HardwareModel
-
-    per_model: dict[str, tuple[dict[str, float], float]] = {}
-    for k, v in build_models.items():
-        m = v if isinstance(v, HardwareModel) else HardwareModel.model_validate(v)
-        per_model[k] = ({p.name: p.speed_gbps for p in m.ports}, m.switch_port_speed_gbps)
+    per_model = {k: ({p.name: p.speed_gbps for p in m.ports}, m.switch_port_speed_gbps)
+                 for k, m in models.items()}
     per_device = {dev: per_model[m] for dev, m in model_of.items() if m in per_model}
     out: dict[tuple[str, str], float] = {}
     for c in cables:
@@ -300,7 +298,7 @@ def port_speeds(build_models: Mapping[str, object], cables: Iterable[Cable],
     return out
 
 
-def _facts(pb: StageBuilder) -> dict[str, object]:
+def _facts(pb: StageBuilder) -> StorageFacts:
     b = pb.build
     s = b.storage
     assert s is not None
@@ -316,32 +314,35 @@ def _facts(pb: StageBuilder) -> dict[str, object]:
     over = leaf_oversubscription(pb.cables, roles, speed, designed)
     gbps = deliverable_gbps(pb.cables, roles, speed, throughput)
     target = s.target_tbytes_s * 8000
-    groups: dict[str, dict[str, object]] = {}
+    groups: dict[str, StorageGroupFacts] = {}
     capacity = 0.0
     for g in s.systems:
         capacity += g.count * b.model(g.model).capacity_pb
         m = b.model(g.model)
-        groups[g.name] = {
-            "model": g.model, "count": g.count, "reserve": g.slots,
-            "systems": [system_name(g.name, n) for n in range(1, g.count + 1)],
-            "data_ports": [p.name for p in m.ports_of("storage")],
-            "export": g.export, "mount_point": g.mount_point,
-            "capacity_pb": round(g.count * m.capacity_pb, 3),
-            "throughput_tbytes_s": round(g.count * m.throughput_gbytes_s / 1000, 3),
-        }
-    return {
-        "target_tbytes_s": s.target_tbytes_s,
-        "deliverable_tbytes_s": round(gbps / 8000, 3),
-        "headroom_pct": round((gbps / target - 1) * 100, 1),
-        "max_oversubscription": s.max_oversubscription,
-        "leaf_oversubscription": round(max(over.values(), default=0.0), 3),
-        "designed_leaf_down_gbps": designed,
-        "capacity_pb": round(capacity, 3),
-        "leaves_per_su": s.leaves_per_su,
-        "spines": s.spines,
-        "systems": groups,
-        "nfs": s.nfs.model_dump(mode="json"),
-    }
+        groups[g.name] = StorageGroupFacts(
+            model=g.model, count=g.count, reserve=g.slots,
+            systems=tuple(system_name(g.name, n) for n in range(1, g.count + 1)),
+            data_ports=tuple(p.name for p in m.ports_of("storage")),
+            export=g.export, mount_point=g.mount_point,
+            capacity_pb=round(g.count * m.capacity_pb, 3),
+            throughput_tbytes_s=round(g.count * m.throughput_gbytes_s / 1000, 3),
+        )
+    n = s.nfs
+    return StorageFacts(
+        target_tbytes_s=s.target_tbytes_s,
+        deliverable_tbytes_s=round(gbps / 8000, 3),
+        headroom_pct=round((gbps / target - 1) * 100, 1),
+        max_oversubscription=s.max_oversubscription,
+        leaf_oversubscription=round(max(over.values(), default=0.0), 3),
+        designed_leaf_down_gbps=designed,
+        capacity_pb=round(capacity, 3),
+        leaves_per_su=s.leaves_per_su,
+        spines=s.spines,
+        systems=groups,
+        nfs=NfsFacts(ca_path=n.ca_path, cert_path=n.cert_path, key_path=n.key_path,
+                     mount_options=tuple(n.mount_options), cert_days=n.cert_days,
+                     ca_days=n.ca_days),
+    )
 
 
 def plan_storage(build: Build, racks: tuple[Rack, ...], compute: ComputeResult,
@@ -354,5 +355,4 @@ def plan_storage(build: Build, racks: tuple[Rack, ...], compute: ComputeResult,
     place_devices(sb)
     cable(sb)
     address(sb)
-    sb.facts["storage"] = _facts(sb)
-    return sb.result(StorageResult)
+    return StorageResult(*sb.parts(), facts=_facts(sb))

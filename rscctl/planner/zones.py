@@ -13,11 +13,11 @@ from fnmatch import fnmatchcase
 from ipaddress import IPv4Address, IPv4Network
 from math import ceil, log2
 from socket import inet_aton
-from typing import Any
 
 from rscctl.declare.policy import Policy
 from rscctl.errors import UserError
 from rscctl.planner import intervals as iv
+from rscctl.planner.facts import FirewallFacts
 from rscctl.planner.model import Plan
 
 
@@ -83,9 +83,10 @@ class ZoneMap:
         return iv.complement(iv.union(self.cluster, self.external))
 
 
-def policy_facts(plan: Plan) -> dict[str, Any]:
-    fw = plan.facts.get("firewall")
-    if not isinstance(fw, dict) or "policy" not in fw:
+def policy_facts(plan: Plan) -> FirewallFacts:
+    """The plan's policy; a plan without one is the user's mistake (rendering, verifying)."""
+    fw = plan.facts.firewall
+    if fw is None:
         raise UserError(
             f"plan {plan.build!r} has no firewall policy; add a `policy:` section to the "
             "declaration (see topology/phase1.yaml) and plan again"
@@ -96,8 +97,8 @@ def policy_facts(plan: Plan) -> dict[str, Any]:
 def resolve_zones(plan: Plan) -> ZoneMap:
     """Zones of the plan's policy with their prefixes. Pure: reads only the plan."""
     fw = policy_facts(plan)
-    policy = Policy.model_validate(fw["policy"])
-    networks = {k: IPv4Network(v) for k, v in fw["networks"].items()}
+    policy = fw.policy
+    networks = {k: IPv4Network(v) for k, v in fw.networks.items()}
     internal = [z for z in policy.zones if z.internal]
     hosts: dict[str, list[int]] = {z.name: [] for z in internal}
     roles = {d.name: d.role for d in plan.devices}
