@@ -103,6 +103,8 @@ def print_cabling(rep: CablingReport, source: str, seconds: float) -> None:
         t.add_row(*_cells(str(n), f.kind, cables, a, b, f.found, f.fix))
     if rep.findings:
         console.print(t)
+    for n, f in enumerate(rep.findings, start=1):  # whole lines, to read aloud or grep
+        console.print(Text(f"{n}. {f.kind}: {f.fix}"))
     counts = ", ".join(f"{n} {k}" for k, n in rep.counts().items())
     verdict = "matches the plan" if rep.matches else f"{len(rep.findings)} findings ({counts})"
     console.print(Text(f"{rep.discovered_links:,} links of {rep.discovered_nodes:,} nodes "

@@ -366,6 +366,9 @@ class _Matcher:
             return self.ref(p[0]).device == self.ref(p[1]).device
         b_ends = {(l1.b, l1.b_port), (l2.b, l2.b_port)}
         pairs = sorted((pair1, pair2), key=lambda p: (not one_device(p), set(p) != b_ends))
+        chosen = sorted(pairs[0], key=lambda e: (self.ref(e).device,
+                                                 _port_key(self.ref(e).port)))
+        pairs[0] = (chosen[0], chosen[1])
         e1, e2 = (self.ref(e) for e in pairs[0])
         if e1.device == e2.device:
             fix = f"swap the cables at {e1.device} ports {e1.port} and {e2.port}"

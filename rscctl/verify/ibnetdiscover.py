@@ -154,6 +154,9 @@ def check_whole(topo: Topology, source: str) -> None:
         raise DiscoveredFileError(f"{source}: no Switch or Ca record: not ibnetdiscover "
                                   f"output; {WHOLE_OUTPUT}")
     for node in topo.nodes.values():
+        if not node.links:  # ibnetdiscover reached it over a link: it lists at least one
+            raise DiscoveredFileError(f"{source}:{node.line}: {node.desc!r} lists no link (the "
+                                      f"file is cut); {WHOLE_OUTPUT}")
         for port, (peer, peer_port, _) in node.links.items():
             no = node.port_lines[port]
             if port < 1 or port > node.ports:
