@@ -19,10 +19,6 @@ from rich.table import Table
 from rich.text import Text
 
 from rscctl.cli.common import default_out
-
-# Lines print whole (soft wrap: no newline inserted in a long finding), text never as markup.
-console = Console(highlight=False, emoji=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 from rscctl.errors import UserError
 
 if TYPE_CHECKING:
@@ -36,6 +32,9 @@ OutOpt = Annotated[Path | None, typer.Option("--out", help="output directory of 
 FabricDirOpt = Annotated[Path, typer.Option("--state-dir", help="the simulated fabric's record "
                                             "and files")]
 _FORMATS = ("table", "csv", "json")
+# Lines print whole (soft wrap: no newline inserted in a long finding), text never as markup.
+console = Console(highlight=False, emoji=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 
 def _plan(build: str, out: Path | None) -> Plan:
