@@ -15,6 +15,7 @@ from collections import Counter
 import typer
 from rich.text import Text
 
+from rscctl.cli.apply import register as register_apply
 from rscctl.cli.common import console, err_console, growth_message
 from rscctl.cli.growth import register as register_growth
 from rscctl.cli.lab import register as register_lab
@@ -40,6 +41,7 @@ register_lab(app)
 register_verify(app)
 register_pki(app)
 register_growth(app)
+register_apply(app)
 
 
 def _say(label: str, text: str) -> None:

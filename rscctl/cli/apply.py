@@ -1,0 +1,119 @@
+"""`rscctl apply BUILD`: playbooks/site.yml pushed to the plan's Linux hosts in batches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from rscctl.cli.common import console, default_out, err_console
+
+
+def _runs_default() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "rscctl" / "runs"
+
+
+def _say(msg: str) -> None:
+    err_console.print(Text(msg), soft_wrap=True)
+
+
+def _show(summary: object) -> None:
+    from rscctl.apply.run import Summary, hosts_table_rows
+
+    assert isinstance(summary, Summary)
+    mode = " (check mode: nothing changed)" if summary.check else ""
+    t = Table(title=f"rscctl apply {summary.build}{mode}: {summary.run_dir}")
+    for col in ("host", "batch", "status", "ok", "changed", "failed", "unreachable"):
+        t.add_column(col)
+    for row in hosts_table_rows(summary):
+        t.add_row(*(Text(c) for c in row))
+    console.print(t)
+    counts: dict[str, int] = {}
+    for r in summary.hosts.values():
+        counts[r.status] = counts.get(r.status, 0) + 1
+    if summary.not_run:
+        counts["not run"] = len(summary.not_run)
+    line = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    console.print(Text(f"{len(summary.hosts) + len(summary.not_run)} hosts: {line} "
+                       f"in {summary.seconds:.1f} s"))
+    if summary.stopped:
+        console.print(Text(f"stopped: {summary.stopped}", style="red"))
+
+
+def apply(
+    build: Annotated[str | None, typer.Argument(help="a build whose plan is in --out")] = None,
+    limit: Annotated[str | None, typer.Option(help="Ansible host pattern, e.g. dgx0001 or "
+                                                   "su_003")] = None,
+    tags: Annotated[str | None, typer.Option(help="roles by tag: base,fabric,storage,"
+                                                  "firewall")] = None,
+    check: Annotated[bool, typer.Option("--check", help="change nothing, report what "
+                                                         "would change")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="show the changes to files")] = False,
+    forks: Annotated[int, typer.Option(min=1, max=1000, help="hosts at a time")] = 50,
+    batch: Annotated[str, typer.Option(help="su (canary, one SU per batch, service hosts), "
+                                            "N hosts or N%")] = "su",
+    max_fail: Annotated[float, typer.Option(min=0, max=100, help="percent of a batch that may "
+                                                                "fail before later batches "
+                                                                "stop")] = 0.0,
+    last: Annotated[bool, typer.Option("--last", help="show the last run's summary "
+                                                      "again")] = False,
+    out: Annotated[Path | None, typer.Option(help="the plan's directory (default "
+                                                  "out/BUILD)")] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help="where runs are kept (default "
+                                                       "~/.local/state/rscctl/runs)")] = None,
+    lab: Annotated[Path | None, typer.Option(help="apply to the lab in this state dir "
+                                                  "(its keys, known_hosts, ssh_config)")] = None,
+    ssh_config: Annotated[Path | None, typer.Option(help="ssh_config for the hosts")] = None,
+    bastion: Annotated[str | None, typer.Option(help="jump host (default: the plan's first "
+                                                     "bastion)")] = None,
+    secrets: Annotated[Path | None, typer.Option(help="the `rscctl pki` secrets dir")] = None,
+) -> None:
+    """Push the plan to its Linux hosts: site.yml through ansible-runner, in batches, through
+    the bastion, host keys checked; exit 0 only when every host succeeded."""
+    from rscctl.apply import run
+    from rscctl.errors import UserError
+
+    runs = runs_dir or _runs_default()
+    if last:
+        _show(run.last_summary(runs, build))
+        return
+    if build is None:
+        raise UserError("rscctl apply: name the BUILD (e.g. `rscctl apply lab`), or --last")
+    plan_dir = default_out(build, out)
+    plan = plan_dir / "plan.json"
+    extra: dict[str, object] = {}
+    if lab is not None:
+        sd = lab.resolve()
+        if not (sd / "ssh_config").is_file():
+            raise UserError(f"--lab {lab}: no lab here (no ssh_config); run `rscctl lab up "
+                            f"{build} --state-dir {lab}` first")
+        access = run.Access(ssh_config=sd / "ssh_config", known_hosts=sd / "known_hosts",
+                            user="rscctl", key=sd / "id_ed25519", bastion=bastion)
+        extra.update(run.LAB_VARS)
+    else:
+        access = run.Access(ssh_config=ssh_config.resolve() if ssh_config else None,
+                            bastion=bastion)
+    if access.bastion is None:
+        from rscctl.apply.invcache import load
+
+        first = (load(plan)["groups"].get(run.BASTION_GROUP) or [None])[0] \
+            if plan.is_file() else None
+        access = run.Access(**{**access.__dict__, "bastion": first})
+    if secrets is not None:
+        extra["nfs_tls_secrets_dir"] = str(secrets.resolve())
+    opts = run.Options(build=Path(build).stem, plan=plan, runs_dir=runs, access=access,
+                       limit=limit, tags=tags, check=check, diff=diff, forks=forks,
+                       batch=batch, max_fail=max_fail, extra_vars=extra)
+    summary = run.apply(opts, _say)
+    _show(summary)
+    if not summary.succeeded:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(apply)
