@@ -5,21 +5,22 @@
 - compute.ibdiag.topo + ibnl/*.ibnl: the IBDM topology file (ibdm-topo-file(1)) that
   `ibdiagnet -t` and ibdmchk read, with the IBNL system definitions (ibdm-ibnl-file(1)) of the
   boxes it names.
-- cvt-p2p.csv + cvt-hca-mapping.csv: NVIDIA's cable validation tool point-to-point list.
+- cvt-p2p.xlsx (+ the same as .csv) and cvt-hca-mapping.csv: NVIDIA's cable validation tool
+  point-to-point list, a workbook as the tool documents it.
 
 Every writer formats an IbFabric (rscctl.export.ibfabric); none plans again.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 
 from rscctl.declare.catalog import HardwareModel
+from rscctl.export.csvs import csv_bytes
 from rscctl.export.ibfabric import DirectorLayout, IbFabric, IbNode, ib_fabric
+from rscctl.formats.xlsx import Table, write_xlsx
 from rscctl.outputs import Files
 from rscctl.planner.model import Plan
 
@@ -183,20 +184,23 @@ def _director_ibnl(sy: _Systems, nodes: list[tuple[int, IbNode]],
 # -- NVIDIA cable validation tool -----------------------------------------------------------
 
 def _cvt_end(sy: _Systems, fab: IbFabric, n: int, port: int,
-             host_port: dict[tuple[str, str], int]) -> tuple[str, str, str]:
+             host_port: dict[tuple[str, str], int]) -> tuple[str, str, int]:
     node = fab.nodes[n]
     if node.kind == "Ca":
         hca = node.desc.split(" ", 1)[1]
-        return node.device, "Host", str(host_port[(sy.devices[node.device].model, hca)])
-    return node.desc, "Switch", str(port)
+        return node.device, "Host", host_port[(sy.devices[node.device].model, hca)]
+    return node.desc, "Switch", port
 
 
-def generate_cvt(sy: _Systems) -> tuple[bytes, bytes]:
-    """cvt-p2p.csv (one row per cable, A = lower tier) and its HCA mapping (port,hca-name).
+def cvt_rows(sy: _Systems) -> tuple[list[tuple[str, str, int, str, str, int]],
+                                     list[tuple[int, str]]]:
+    """The P2P rows (one per cable, A = lower tier) and the HCA mapping (port, hca-name).
 
     Hosts are named by host name and host port number (the model's n-th port of the kind,
     1-based, which cvt-hca-mapping.csv maps to the HCA); switches by the node description the
-    fabric reports (a director's ASIC, e.g. MF0;spine01:MCS8500/L01/U1) and the ASIC port.
+    fabric reports (a director's ASIC, e.g. MF0;spine01:MCS8500/L01/U1) and the ASIC port:
+    the tool checks what ibnetdiscover sees, and a director's front panel (L01/P21) is not a
+    node of the fabric (it is ASIC L01/U2 port 1).
     """
     fab = sy.fab
     host_port: dict[tuple[str, str], int] = {}
@@ -211,18 +215,20 @@ def generate_cvt(sy: _Systems) -> tuple[bytes, bytes]:
         model = sy.models[hosts[0]]
         mapping = [(host_port[(hosts[0], s.name)], s.name) for s in model.ports
                    if s.kind == "compute"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CVT_COLUMNS)
-    for link in fab.links:
-        if link.cable_id:
-            w.writerow(_cvt_end(sy, fab, link.a, link.a_port, host_port)
-                       + _cvt_end(sy, fab, link.b, link.b_port, host_port))
-    mbuf = io.StringIO()
-    mw = csv.writer(mbuf, lineterminator="\n")
-    mw.writerow(("port", "hca-name"))
-    mw.writerows(mapping)
-    return buf.getvalue().encode(), mbuf.getvalue().encode()
+    rows = [_cvt_end(sy, fab, link.a, link.a_port, host_port)
+            + _cvt_end(sy, fab, link.b, link.b_port, host_port)
+            for link in fab.links if link.cable_id]
+    return rows, mapping
+
+
+def generate_cvt(sy: _Systems) -> tuple[bytes, bytes, bytes]:
+    """cvt-p2p.csv, cvt-p2p.xlsx (the workbook NVIDIA's cable validation tool documents as
+    its P2P input: one sheet, these columns) and cvt-hca-mapping.csv."""
+    rows, mapping = cvt_rows(sy)
+    columns: list[Sequence[str | int | float]] = [[r[i] for r in rows] for i in range(6)]
+    sheet = Table("P2P", CVT_COLUMNS, columns, tuple(i in (2, 5) for i in range(6)))
+    return (csv_bytes(CVT_COLUMNS, rows), write_xlsx([sheet]),
+            csv_bytes(("port", "hca-name"), mapping))
 
 
 def _text(lines: Iterator[str]) -> bytes:
@@ -233,13 +239,14 @@ def export_fabric(plan: Plan) -> Files:
     """Every fabric/ file of the compute fabric."""
     fab = ib_fabric(plan)
     sy = _Systems(plan, fab)
-    cvt, hca_map = generate_cvt(sy)
+    cvt, cvt_xlsx, hca_map = generate_cvt(sy)
     files: Files = {
         "fabric/compute.topo": _text(generate_topo(fab)),
         "fabric/roots.guids": _text(generate_roots(fab)),
         "fabric/cn.guids": _text(generate_cn_guids(fab)),
         "fabric/compute.ibdiag.topo": _text(generate_ibdiag_topo(sy)),
         "fabric/cvt-p2p.csv": cvt,
+        "fabric/cvt-p2p.xlsx": cvt_xlsx,
         "fabric/cvt-hca-mapping.csv": hca_map,
     }
     for path, text in generate_ibnl(sy).items():

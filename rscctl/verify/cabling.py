@@ -18,7 +18,7 @@ A pure function of the plan and the parsed discovery; the CLI reads files and ru
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +34,9 @@ KINDS = ("unknown-device", "wrong-description", "duplicate-description", "swappe
 NodeEnd = tuple[int, int]  # (node index, port): planned nodes first, unknown ones after
 
 
-def hardware_models(plan: Plan) -> dict[str, HardwareModel]:
-    """The plan's models as catalog records (one place to change when plan.models is typed)."""
-    return {n: m if isinstance(m, HardwareModel) else HardwareModel.model_validate(m)
-            for n, m in plan.models.items()}
+def hardware_models(plan: Plan) -> Mapping[str, HardwareModel]:
+    """The plan's models as catalog records."""
+    return plan.models
 
 
 @dataclass(frozen=True, slots=True)
