@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from rscctl.declare.catalog import HardwareModel
@@ -159,15 +160,20 @@ class _Matcher:
                                          if c.fabric == fab.fabric}
         self.findings: list[CablingFinding] = []
         n = len(fab.nodes)
-        # planned: end -> (far end, link)
-        self.planned: dict[NodeEnd, tuple[NodeEnd, IbLink]] = {}
-        for link in fab.links:
-            a, b = (link.a, link.a_port), (link.b, link.b_port)
-            self.planned[a] = (b, link)
-            self.planned[b] = (a, link)
         self.index: dict[str, int] = {}  # discovered node id -> node index
         self.unknown: list[DiscoveredNode] = []
         self._first_unknown = n
+
+    @cached_property
+    def planned(self) -> dict[NodeEnd, tuple[NodeEnd, IbLink]]:
+        """End -> (far end, link) of every planned link; built only when something differs
+        (a matching phase-2 fabric never needs its 96,000 entries)."""
+        out: dict[NodeEnd, tuple[NodeEnd, IbLink]] = {}
+        for link in self.fab.links:
+            a, b = (link.a, link.a_port), (link.b, link.b_port)
+            out[a] = (b, link)
+            out[b] = (a, link)
+        return out
 
     # -- naming ---------------------------------------------------------------------------
     def ref(self, end: NodeEnd) -> PortRef:
@@ -265,29 +271,38 @@ class _Matcher:
             "two hosts with one name)"))
 
     # -- links ----------------------------------------------------------------------------
-    def discovered(self) -> dict[NodeEnd, tuple[NodeEnd, str]]:
-        out: dict[NodeEnd, tuple[NodeEnd, str]] = {}
-        index = self.index
-        for node in self.found.nodes.values():
-            i = index[node.node_id]
-            for port, (peer, peer_port, rate) in node.links.items():
-                out[(i, port)] = ((index[peer], peer_port), rate)
-        return out
-
     def compare(self) -> None:
-        have = self.discovered()
+        """Planned links first, by a direct look-up at the discovered node (a matching fabric
+        costs one dict access per link); only nodes with a port that did not match are then
+        indexed end by end for the grouping into swaps, moves, missing and unexpected."""
+        found = self.found.nodes
+        index = self.index
+        at: dict[int, DiscoveredNode] = {i: found[nid] for nid, i in index.items()}
+        ids = {i: nid for nid, i in index.items()}
+        matched: dict[str, int] = {}
         missing: dict[IbLink, None] = {}
         for link in self.fab.links:
-            a, b = (link.a, link.a_port), (link.b, link.b_port)
-            got = have.get(a)
-            if got is None or got[0] != b:
+            node = at.get(link.a)
+            got = node.links.get(link.a_port) if node is not None else None
+            if got is None or got[1] != link.b_port or got[0] != ids.get(link.b):
                 missing[link] = None
-            elif got[1] != link.rate:
-                self._rate(link, got[1])
+                continue
+            if got[2] != link.rate:
+                self._rate(link, got[2])
+            matched[node.node_id] = matched.get(node.node_id, 0) + 1  # type: ignore[union-attr]
+            matched[got[0]] = matched.get(got[0], 0) + 1
+        have: dict[NodeEnd, tuple[NodeEnd, str]] = {}
+        for node in found.values():
+            if matched.get(node.node_id, 0) == len(node.links):
+                continue
+            i = index[node.node_id]
+            for port, (peer, peer_port, rate) in node.links.items():
+                have[(i, port)] = ((index[peer], peer_port), rate)
         unexpected: dict[tuple[NodeEnd, NodeEnd], None] = {}
+        planned = self.planned if have else {}
         for x, (y, _) in have.items():
             if x < y:
-                far = self.planned.get(x)
+                far = planned.get(x)
                 if far is None or far[0] != y:
                     unexpected[(x, y)] = None
         self._unknown_devices(have, missing, unexpected)

@@ -25,12 +25,12 @@ from rscctl.errors import Finding, UserError
 _RATE = r"\d+x(?:SDR|DDR|QDR|FDR10|FDR|EDR|HDR|NDR|XDR)"
 _DESC = r'"((?:[^"\\]|\\.)*)"'
 _HEADER = re.compile(r'^(Switch|Ca|Rt)\s+(\d+)\s+"([^"]+)"\s*#\s*' + _DESC + r"(.*)$")
+# One pattern for a whole port line (one match per line: phase 2 has 96,000 of them):
+# [port](own port guid) "peer"[port](peer port guid)  # [lid N lmc N] "description" lid N RATE
 _PORT = re.compile(
-    r'^\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*"([^"]+)"\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*#(.*)$'
-)
-_PORT_COMMENT = re.compile(
-    r"^\s*(?:lid\s+(\d+)\s+lmc\s+\d+\s+)?" + _DESC + r"\s+lid\s+(\d+)\s+(" + _RATE
-    + r")(?:\s.*)?$"
+    r'\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*"([^"]+)"\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*#'
+    r"\s*(?:lid\s+(\d+)\s+lmc\s+\d+\s+)?" + _DESC + r"\s+lid\s+(\d+)\s+(" + _RATE
+    + r")(?:\s.*)?"
 )
 _KEYS = ("vendid=", "devid=", "sysimgguid=", "switchguid=", "caguid=", "routerguid=")
 _LID = re.compile(r"\blid\s+(\d+)")
@@ -96,15 +96,15 @@ def parse_ibnetdiscover(text: str, source: str = "ibnetdiscover output") -> Topo
         if not line:
             current = None
             continue
-        if line.startswith("#"):
+        if line[0] == "[":
+            current = _port_line(current, line, source, no)
+            continue
+        if line[0] == "#":
             continue
         if line.startswith(_KEYS):
             key, value = line.split("=", 1)
             if key in ("switchguid", "caguid", "routerguid"):
                 guid = _guid(value, source, no)
-            continue
-        if line.startswith("["):
-            current = _port_line(current, line, source, no)
             continue
         m = _HEADER.match(line)
         if m is None:
@@ -128,14 +128,13 @@ def _port_line(current: DiscoveredNode | None, line: str, source: str,
     if current is None:
         raise DiscoveredFileError(f"{source}:{no}: port line outside a Switch or Ca record; "
                                   f"{WHOLE_OUTPUT}")
-    p = _PORT.match(line)
-    c = _PORT_COMMENT.match(p.group(6)) if p else None
-    if p is None or c is None:
+    p = _PORT.fullmatch(line)
+    if p is None:
         raise DiscoveredFileError(f"{source}:{no}: cannot read port line {line[:100]!r} (want "
                                   '[port] "peer"[port] # "description" lid N 4xHDR); '
                                   f"{WHOLE_OUTPUT}")
-    port, own_guid, peer, peer_port = int(p.group(1)), p.group(2), p.group(3), int(p.group(4))
-    own_lid, _, _, rate = c.groups()
+    port_s, own_guid, peer, peer_port_s, _, own_lid, _, _, rate = p.groups()
+    port, peer_port = int(port_s), int(peer_port_s)
     if port in current.links:
         raise DiscoveredFileError(f"{source}:{no}: port {port} of {current.desc!r} is listed "
                                   f"twice; {WHOLE_OUTPUT}")
