@@ -17,6 +17,8 @@ def ansible_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "ANSIBLE_HOME": str(tmp_path / "ah"),
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
         "ANSIBLE_ROLES_PATH": str(ROOT / "playbooks/roles"),
+        # the rsc.cluster collection (modules and filters the roles use) at the repo root
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT),
         "PATH": f"{BIN}:{os.environ['PATH']}",
         **extra,
     }
