@@ -229,22 +229,28 @@ def floorplan(plan: Plan, lay: Layout) -> bytes:
     x0, x1 = min(r.x_m for r in racks), max(r.x_m for r in racks) + rw
     y0, y1 = min(r.y_m for r in racks), max(r.y_m for r in racks) + RACK_DEPTH_M
     left, top = 110, 160
-    width = left + (x1 - x0) * PX_M + 200
-    height = top + (y1 - y0) * PX_M + 40
-    svg = Svg(width, height, f"{plan.build}: floor plan")
     used_total = sum(lay.power.values())
-    svg.text(20, 30, f"{plan.build} - floor plan: {len(racks):,} racks, "
-             f"{used_total:,.0f} kW used of {sum(r.power_kw for r in racks):,.0f} kW", 20,
-             weight="bold")
     letters = ", ".join(f"{kind_letter(k)} {k}" for k in sorted({r.kind for r in racks}))
-    svg.text(20, 52, f"Each rack: its kind ({letters}) and used kW.", 12)
-    svg.text(20, 68, "Colour = SU (its network rack darker); grey = racks outside SUs. Names "
-             "left = hall-row; the number under each rack is its position in the row.", 12)
+    captions = [
+        (30, 20, f"{plan.build} - floor plan: {len(racks):,} racks, {used_total:,.0f} kW used "
+                 f"of {sum(r.power_kw for r in racks):,.0f} kW"),
+        (52, 12, f"Each rack: its kind ({letters}) and used kW."),
+        (68, 12, "Colour = SU (its network rack darker); grey = racks outside SUs. Names "
+                 "left = hall-row; the number under each rack is its position in the row."),
+    ]
     kinds = sorted({r.kind for r in racks} - {"gpu", "network"})
     items = [("gpu rack of an SU", su_colour(1)), ("network rack of an SU", su_colour(1, True))]
     items += [(f"{k} rack", KIND_COLOURS.get(k, "#d9d9d9")) for k in kinds]
     if any(r.kind == "network" and r.su is None for r in racks):
         items.append(("network rack, shared", KIND_COLOURS["network"]))
+    # Wide enough for the captions (~0.6 em a character) and the legend, not only the racks:
+    # a small floor plan would otherwise cut off the legend's rack kinds.
+    width = max(left + (x1 - x0) * PX_M + 200, 20 + min(len(items), 4) * 190,
+                max(20 + 0.6 * size * len(s) for _, size, s in captions))
+    height = top + (y1 - y0) * PX_M + 40
+    svg = Svg(width, height, f"{plan.build}: floor plan")
+    for cy, size, s in captions:
+        svg.text(20, cy, s, size, weight="bold" if size == 20 else "normal")
     svg.legend(20, 80, items, cols=4)
     rows_seen: dict[tuple[str, str], tuple[float, float]] = {}
     su_span: dict[int, list[float]] = {}
