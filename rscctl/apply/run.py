@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -154,17 +155,26 @@ def write_inventory(run_dir: Path, opts: Options) -> Path:
     return inv
 
 
+def _control_dir(run_dir: Path) -> Path:
+    """SSH masters of this run: shared by its batches, never by another run, whose new
+    connections must check the host keys again (a reused master would skip the check).
+    Short, under /tmp: a unix socket path holds 108 bytes."""
+    link = run_dir / "ssh-control"
+    if not link.is_symlink():
+        link.symlink_to(tempfile.mkdtemp(prefix="rscctl-cp-"))
+    return Path(os.readlink(link))
+
+
 def _env(run_dir: Path) -> dict[str, str]:
     bin_dir = str(Path(sys.executable).parent)
-    cp = Path("/tmp") / f"rscctl-cp-{os.getuid()}"
-    cp.mkdir(mode=0o700, exist_ok=True)
+    cp = _control_dir(run_dir)
     return {
         "ANSIBLE_CONFIG": str(CONFIG),
         # ansible-runner sets it to False unless told: keep host keys checked.
         "ANSIBLE_HOST_KEY_CHECKING": "True",
         "ANSIBLE_HOME": str(run_dir / "ansible-home"),
         "ANSIBLE_LOCAL_TEMP": str(run_dir / "ansible-tmp"),
-        # Short, shared across batches and runs: one SSH master per host is reused.
+        # One SSH master per host, reused by the run's batches.
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(cp),
         "ANSIBLE_ROLES_PATH": str(ROOT / "playbooks" / "roles"),
         "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
