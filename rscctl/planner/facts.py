@@ -12,6 +12,7 @@ record here is filled by the planner, so none repeats a default.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -181,6 +182,12 @@ def facts_from_json(data: Any) -> Facts:
     return facts
 
 
+@functools.cache
+def _hints(tp: type) -> dict[str, Any]:
+    """A record's field types, resolved once (get_type_hints is most of a decode's time)."""
+    return typing.get_type_hints(tp)
+
+
 def _decode(tp: Any, data: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
@@ -197,7 +204,7 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
             raise ValueError(f"{where}: expected an object")
-        hints = typing.get_type_hints(tp)
+        hints = _hints(tp)
         known = {f.name for f in dataclasses.fields(tp)}
         extra = sorted(set(data) - known)
         if extra:
