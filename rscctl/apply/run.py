@@ -69,6 +69,9 @@ class Options:
     max_fail: float = 0.0
     extra_vars: dict[str, Any] = field(default_factory=dict)
     timeout: int = 3600
+    # Ansible settings over the project's (benchmarks/apply_bench.py runs stock ones).
+    env: dict[str, str] = field(default_factory=dict)
+    playbook: Path = PLAYBOOK
 
 
 @dataclass
@@ -228,8 +231,9 @@ def run_batch(run_dir: Path, i: int, batch: Batch, inv: Path, opts: Options,
         return True
 
     kwargs: dict[str, Any] = {
-        "private_data_dir": str(private), "playbook": str(PLAYBOOK), "inventory": str(inv),
-        "limit": ",".join(batch.hosts), "forks": opts.forks, "envvars": _env(run_dir),
+        "private_data_dir": str(private), "playbook": str(opts.playbook),
+        "inventory": str(inv), "limit": ",".join(batch.hosts), "forks": opts.forks,
+        "envvars": {**_env(run_dir), **opts.env},
         "extravars": dict(opts.extra_vars), "quiet": True, "event_handler": on_event,
         "timeout": opts.timeout, "ident": "run",
     }

@@ -1,0 +1,95 @@
+"""Apply benchmark: `rscctl apply` on 32 lab DGX (+ bastion, ingest, management), a first run
+and a no-change rerun, next to stock Ansible settings in the same run (forks 5, linear
+strategy, facts gathered, no pipelining) on a fresh lab. Goal (issue 11): the no-change rerun
+at least 3x faster than stock's.
+
+Both use the same roles and batches (canary, then the rest: --batch 100%), so the figures
+compare settings; the roles' one-call file writes (rsc.cluster.files) are in both.
+
+    sudo .venv/bin/python benchmarks/apply_bench.py [--sus 4] [--nodes-per-su 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from lab_bench import lab_build  # noqa: E402
+
+from rscctl.apply import run  # noqa: E402
+from rscctl.cli import main as rscctl  # noqa: E402
+from rscctl.lab import lifecycle  # noqa: E402
+
+STOCK_ENV = {"ANSIBLE_PIPELINING": "False", "ANSIBLE_STRATEGY": "linear",
+             "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s"}
+
+
+def stock_playbook(tmp: Path) -> Path:
+    """site.yml with facts gathered, as a stock play has them."""
+    plays = yaml.safe_load((ROOT / "playbooks/site.yml").read_text())
+    for p in plays:
+        p["gather_facts"] = True
+    path = tmp / "site-stock.yml"
+    path.write_text(yaml.safe_dump(plays, sort_keys=False))
+    return path
+
+
+def one(label: str, opts: run.Options) -> float:
+    t0 = time.perf_counter()
+    s = run.apply(opts, lambda _m: None)
+    wall = time.perf_counter() - t0
+    changed = sum(1 for r in s.hosts.values() if r.changed)
+    bad = [h for h, r in s.hosts.items() if r.status in ("failed", "unreachable")]
+    print(f"  {label:28} {wall:7.1f} s  {len(s.hosts)} hosts, {changed} changed"
+          + (f", FAILED {bad[:3]}" if bad else ""), flush=True)
+    return wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sus", type=int, default=4)
+    ap.add_argument("--nodes-per-su", type=int, default=8)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rscctl-applybench-") as d:
+        tmp = Path(d)
+        decl = tmp / "lab32.yaml"
+        decl.write_text(yaml.safe_dump(lab_build(a.sus, a.nodes_per_su), sort_keys=False))
+        out = tmp / "plan"
+        assert rscctl(["plan", str(decl), "--out", str(out)]) == 0
+        assert rscctl(["pki", str(decl), "--out", str(out), "--secrets", str(tmp / "sec")]) == 0
+        results: dict[str, float] = {}
+        for mode in ("stock", "rscctl"):
+            state = tmp / f"lab-{mode}"
+            lifecycle.up(str(decl), state, out / "plan.json")
+            try:
+                access = run.Access(ssh_config=state / "ssh_config",
+                                    known_hosts=state / "known_hosts", user="rscctl",
+                                    key=state / "id_ed25519", bastion="bastion01")
+                base = {"build": "lab32", "plan": out / "plan.json", "runs_dir": tmp / "runs",
+                        "access": access, "batch": "100%",
+                        "extra_vars": {**run.LAB_VARS,
+                                       "nfs_tls_secrets_dir": str(tmp / "sec")}}
+                if mode == "stock":
+                    opts = run.Options(**base, forks=5, env=STOCK_ENV,  # type: ignore[arg-type]
+                                       playbook=stock_playbook(tmp))
+                else:
+                    opts = run.Options(**base, forks=50)  # type: ignore[arg-type]
+                results[f"{mode} first"] = one(f"{mode}: first run", opts)
+                results[f"{mode} rerun"] = one(f"{mode}: no-change rerun", opts)
+            finally:
+                lifecycle.down(state)
+        ratio = results["stock rerun"] / results["rscctl rerun"]
+        print(f"no-change rerun: {ratio:.1f}x faster than stock (goal 3x)")
+
+
+if __name__ == "__main__":
+    main()
