@@ -22,6 +22,7 @@ from rscctl.declare.fields import (
     label_problem,
     longest,
 )
+from rscctl.declare.mirrors import Mirrors, check_in_enclave
 from rscctl.declare.parts import (
     ComputeFabric,
     FloorPlan,
@@ -55,6 +56,7 @@ class Build(Strict):
     management: Management | None = None
     dns: Dns = Dns()
     policy: Policy | None = None
+    mirrors: Mirrors = Mirrors()
 
     # -- derived facts, used by validators and the planner ---------------------------------
 
@@ -156,6 +158,12 @@ class Build(Strict):
                 f"compute.spines={c.spines} does not divide the {self.uplinks_per_leaf} uplinks "
                 "of each leaf evenly; declare a number of spines that divides it"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _mirrors_in_enclave(self) -> Build:
+        check_in_enclave(self.mirrors, self.dns.domain,
+                         {k: n.supernet for k, n in self.networks.items()})
         return self
 
     @model_validator(mode="after")

@@ -172,6 +172,8 @@ def inventory(plan: Plan) -> dict[str, Any]:
             "rsc_nameservers": list(dns.nameservers),
             "rsc_networks": to_plain(plan.facts.networks),
             "rsc_nfs_tls": to_plain(tls) if (tls := nfs_settings(plan)) else {},
+            # the in-enclave package sources (build `mirrors:`), only when declared
+            **({"rsc_mirrors": dict(plan.facts.mirrors)} if plan.facts.mirrors else {}),
         },
         "children": {**dict(sorted(groups.items())), **dict(sorted(sus.items())),
                      **({"nfs_client": {"hosts": clients}} if clients else {})},

@@ -72,6 +72,7 @@ def _facts(build: Build, stages: Stages) -> Facts:
         dns=stages.addresses.dns,
         addresses=stages.addresses.count,
         firewall=stages.policy.facts,
+        mirrors=build.mirrors.declared(),
     )
 
 

@@ -133,6 +133,8 @@ class Facts:
     dns: DnsFacts
     addresses: int
     firewall: FirewallFacts | None = None
+    # The in-enclave package sources (build `mirrors:`), by kind: apt, pypi.
+    mirrors: Mapping[str, str] = field(default_factory=dict)
 
 
 # -- JSON: records <-> plain data, driven by the type hints ---------------------------------
@@ -147,7 +149,7 @@ def pydantic_problem(exc: ValidationError, where: str) -> str:
     return f"{where}{loc}: {err['msg']}"
 
 # Sections written only when present (so plan.json keeps its shape for builds without them).
-_OMIT_WHEN_EMPTY = frozenset({"guids", "storage", "management", "firewall"})
+_OMIT_WHEN_EMPTY = frozenset({"guids", "storage", "management", "firewall", "mirrors"})
 
 
 def to_plain(value: Any) -> Any:
