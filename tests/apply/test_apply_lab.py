@@ -82,6 +82,10 @@ def test_apply_converges_and_a_second_apply_changes_nothing(ctx: Ctx) -> None:
     assert all(r["changed"] > 0 for r in hosts.values())
     assert ctx.node("dgx0001", "cat /etc/hosts") == (ctx.plan / "hosts").read_text()
     assert ctx.node("dgx0001", "cat /etc/rdma/node_desc") == "%h %d\n"
+    # the build's in-enclave mirror is the only apt source
+    src = ctx.node("dgx0001", "cat /etc/apt/sources.list.d/rscctl-mirror.sources")
+    assert "URIs: http://mgmt01.rsc.internal/debian" in src
+    assert ctx.node("dgx0001", "grep -v '^#' /etc/apt/sources.list || true").strip() == ""
     unit = ctx.node("dgx0003", "cat /etc/systemd/network/60-rsc-mlx5_2.network")
     assert "Name=ib2" in unit and "Address=10.248.2.3/24" in unit
     again = ctx.apply()
