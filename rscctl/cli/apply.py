@@ -94,7 +94,11 @@ def apply(
                             f"{build} --state-dir {lab}` first")
         access = run.Access(ssh_config=sd / "ssh_config", known_hosts=sd / "known_hosts",
                             user="rscctl", key=sd / "id_ed25519", bastion=bastion)
-        extra.update(run.LAB_VARS)
+        from rscctl.lab.box import VM_VARS
+        from rscctl.lab.state import LabState
+
+        # VMs (`lab trust` after `vagrant up`) run systemd: services on, see VM_VARS.
+        extra.update(VM_VARS if LabState.load(sd).phase == "vms" else run.LAB_VARS)
     else:
         access = run.Access(ssh_config=ssh_config.resolve() if ssh_config else None,
                             bastion=bastion)

@@ -92,18 +92,24 @@ def hosts(build: BuildArg = "lab",
 
 
 @lab_app.command()
-def trust(build: BuildArg = "lab", state_dir: StateOpt = DEFAULT_STATE_DIR,
-          out: OutOpt = None) -> None:
+def trust(build: BuildArg = "lab",
+          names: Annotated[list[str] | None, typer.Argument(
+              help="only these hosts (those `vagrant up` started); default every host")] = None,
+          state_dir: StateOpt = DEFAULT_STATE_DIR, out: OutOpt = None) -> None:
     """For the Vagrant VMs of BUILD: collect their host keys, write ssh_config and inventory."""
     from rscctl.lab import lifecycle
 
-    st = lifecycle.trust(build, state_dir, default_out(build, out) / "plan.json")
+    st = lifecycle.trust(build, state_dir, default_out(build, out) / "plan.json",
+                         only=tuple(names or ()))
     console.print(f"lab {st.lab_id}: host keys of {len(st.layout.hosts) if st.layout else 0} "
                   f"VMs in {st.path('known_hosts')}; inventory {st.path('inventory.yml')}")
 
 
 def register(app: typer.Typer) -> None:
     from rscctl.cli.fabric import register_lab
+    from rscctl.cli.labbox import register_box
+
+    register_box(lab_app)  # lab box, lab vm-clean (the Vagrant VMs)
 
     register_lab(lab_app)  # lab fabric up|status|down|console
     app.add_typer(lab_app, name="lab")

@@ -101,8 +101,8 @@ def scan_once(hosts: Sequence[LabHost], netns: str | None,
 
 
 def collect_host_keys(hosts: Sequence[LabHost], netns: str | None, timeout: float = 30.0,
-                      via: Sequence[str] = (), known: dict[str, str] | None = None
-                      ) -> dict[str, str]:
+                      via: Sequence[str] = (), known: dict[str, str] | None = None,
+                      hint: str = "see `podman logs` of that node") -> dict[str, str]:
     """ssh-keyscan every host until all answered or `timeout`: from `netns` if given, or
     through `via` (an ssh command to a host already trusted, e.g. the bastion). Hosts in
     `known` (keys scanned earlier) are not scanned again."""
@@ -117,7 +117,7 @@ def collect_host_keys(hosts: Sequence[LabHost], netns: str | None, timeout: floa
             left = sorted(h.name for h in hosts if str(h.address) not in keys)
             raise RscctlError(
                 f"no ssh host key from {len(left)} lab hosts after {timeout:.0f} s "
-                f"(first: {left[0]}); see `podman logs` of that node")
+                f"(first: {left[0]}); {hint}")
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
     return keys

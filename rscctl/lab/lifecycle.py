@@ -310,27 +310,39 @@ def status(state_dir: Path) -> tuple[LabState, list[HostStatus]]:
 
 
 def trust(build_name: str, state_dir: Path, plan_file: Path,
-          timeout: float = 180.0) -> LabState:
+          timeout: float = 180.0, only: tuple[str, ...] = ()) -> LabState:
     """For a lab of VMs (the Vagrantfile): collect host keys without namespaces.
 
     The VMs share a host network with the lab's in-band addresses: hosts in the controller's
     subnet are scanned directly, the zone hosts (other subnets) through the bastion, which is
-    also their ProxyJump. The files are those of `up` otherwise.
+    also their ProxyJump. `only` names the hosts that were brought up (`vagrant up A B`);
+    the others are left out of known_hosts, ssh_config and the inventory. The files are those
+    of `up` otherwise.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     build = load_build(build_name)
     layout = lab_layout(build, read_lab_plan(build, plan_file))
+    if only:
+        names = {h.name for h in layout.hosts}
+        unknown = sorted(set(only) - names)
+        if unknown:
+            raise UserError(f"lab trust {build_name}: no host {unknown[0]!r} in the build's lab; "
+                            f"its hosts: {', '.join(sorted(names))} (`rscctl lab hosts "
+                            f"{build_name}`)")
+        layout = LabLayout(layout.build, tuple(h for h in layout.hosts if h.name in only),
+                           layout.controller, layout.controller_prefix_len)
     access.ensure_keypair(state_dir)
     st = LabState(state_dir, phase="vms", layout=layout)
     subnet = IPv4Network(f"{layout.controller}/{layout.controller_prefix_len}", strict=False)
     near = [h for h in layout.hosts if h.address in subnet]
     far = [h for h in layout.hosts if h.address not in subnet]
-    keys = access.collect_host_keys(near, None, timeout)
+    hint = "see `vagrant status` and `vagrant ssh` of that VM"
+    keys = access.collect_host_keys(near, None, timeout, hint=hint)
     jump = next((h.name for h in near if h.role == "bastion"), near[0].name if near else "")
     access.write_access(state_dir, st.lab_id, layout, keys, None, command="trust")
     if far:
         via = ["ssh", "-F", str(st.path("ssh_config").resolve()), jump, "--"]
-        keys |= access.collect_host_keys(far, None, timeout, via=via)
+        keys |= access.collect_host_keys(far, None, timeout, via=via, hint=hint)
     access.write_access(state_dir, st.lab_id, layout, keys, None, command="trust",
                         jumps={h.name: jump for h in far})
     st.save()
