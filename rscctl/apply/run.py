@@ -120,7 +120,8 @@ class Summary:
         return cls(**d, hosts=hosts)
 
 
-def _ssh_args(a: Access, jump: bool) -> str:
+def _ssh_words(a: Access) -> list[str]:
+    """ssh options of every connection: the config, the known hosts, strict checking."""
     args = []
     if a.ssh_config:
         args += ["-F", str(a.ssh_config)]
@@ -129,13 +130,46 @@ def _ssh_args(a: Access, jump: bool) -> str:
                  "-o", "GlobalKnownHostsFile=/dev/null"]
     args += ["-o", "StrictHostKeyChecking=yes", "-o", "ServerAliveInterval=5",
              "-o", "ServerAliveCountMax=3", "-o", "ConnectTimeout=10"]
-    if jump and a.bastion:
-        args += ["-o", f"ProxyJump={a.bastion}"]
     for word in args:
-        if any(c.isspace() or c in "'\"\\" for c in word):
-            raise UserError(f"ssh option {word!r}: paths with spaces or quotes cannot be passed "
-                            "to ssh through Ansible; use a plainer path")
-    return " ".join(args)
+        if any(c.isspace() or c in "'\"\\%" for c in word):
+            raise UserError(f"ssh option {word!r}: paths with spaces, quotes or % cannot be "
+                            "passed to ssh through Ansible; use a plainer path")
+    return args
+
+
+def jump_control_path(run_dir: Path) -> str:
+    return f"{_control_dir(run_dir)}/jump-%C"
+
+
+def _ssh_args(a: Access, jump: bool, run_dir: Path) -> str:
+    """ansible_ssh_common_args. Through the bastion, every host's hop is a channel of one
+    SSH connection to it (the master `open_jump` starts), not a connection of its own: sshd's
+    MaxStartups (10 unauthenticated at once by default) drops connections that 30 hosts
+    opening together through one bastion make."""
+    words = _ssh_words(a)
+    if not (jump and a.bastion):
+        return " ".join(words)
+    inner = ["ssh", *words, "-o", "ControlMaster=auto", "-o", "ControlPersist=300",
+             "-o", f"ControlPath={jump_control_path(run_dir).replace('%', '%%')}",
+             "-W", "[%h]:%p", a.bastion]
+    # the hop is a plain stream (a config's ProxyUseFdpass is for its own ProxyCommand)
+    return (" ".join(words) + " -o ProxyUseFdpass=no -o 'ProxyCommand=" + " ".join(inner)
+            + "'")
+
+
+def open_jump(a: Access, run_dir: Path) -> None:
+    """Start the run's one SSH connection to the bastion (the hosts' hops share it)."""
+    import subprocess
+
+    if not a.bastion:
+        return
+    cmd = ["ssh", *_ssh_words(a), "-o", "ControlMaster=yes", "-o", "ControlPersist=300",
+           "-o", f"ControlPath={jump_control_path(run_dir)}", "-f", "-N", a.bastion]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False,
+                         stdin=subprocess.DEVNULL)
+    if res.returncode != 0:
+        raise UserError(f"cannot reach the bastion {a.bastion}: {res.stderr.strip()[-300:]}; "
+                        "check --bastion, --ssh-config and its host key")
 
 
 def write_inventory(run_dir: Path, opts: Options) -> Path:
@@ -151,9 +185,9 @@ def write_inventory(run_dir: Path, opts: Options) -> Path:
         common["ansible_user"] = a.user
     if a.key:
         common["ansible_ssh_private_key_file"] = str(a.key)
-    every = {**common, "ansible_ssh_common_args": _ssh_args(a, jump=True)}
+    every = {**common, "ansible_ssh_common_args": _ssh_args(a, jump=True, run_dir=run_dir)}
     (inv / "group_vars" / "all.yml").write_text(yaml.safe_dump(every, sort_keys=True))
-    direct = {"ansible_ssh_common_args": _ssh_args(a, jump=False)}
+    direct = {"ansible_ssh_common_args": _ssh_args(a, jump=False, run_dir=run_dir)}
     (inv / "group_vars" / f"{BASTION_GROUP}.yml").write_text(yaml.safe_dump(direct))
     return inv
 
@@ -277,6 +311,7 @@ def apply(opts: Options, say: Say) -> Summary:
 
     hv = load(opts.plan)["hosts"]
     batches = make_batches(hosts, hv, opts.batch)
+    open_jump(opts.access, run_dir)
     summary = Summary(opts.build, str(run_dir), opts.check)
     for i, b in enumerate(batches, 1):
         say(f"batch {i}/{len(batches)}: {b.name} ({len(b.hosts)} hosts)")
