@@ -136,7 +136,15 @@ class Flow(Strict):
 
     @property
     def port_ranges(self) -> tuple[tuple[int, int], ...]:
-        return tuple(sorted(_parse_port(p) for p in self.ports))
+        """The ports as sorted, disjoint ranges: duplicates and overlaps merged (nft refuses a
+        set whose elements repeat or whose intervals overlap)."""
+        merged: list[tuple[int, int]] = []
+        for lo, hi in sorted(_parse_port(p) for p in self.ports):
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+            else:
+                merged.append((lo, hi))
+        return tuple(merged)
 
 
 def _parse_port(port: int | str) -> tuple[int, int]:

@@ -60,8 +60,8 @@ def _checked_rule(rule: dict[str, Any]) -> dict[str, Any]:
             escape.nft_identifier(rule[key], "policy zone name (set zone_NAME)")
     if rule["proto"] not in PROTOS:
         raise UserError(f"policy.flows[].proto={rule['proto']!r}: use tcp or udp")
-    if not all(p.isdigit() for p in rule["ports"].strip("{} ").replace("-", ",").split(",")
-               if p.strip()):
+    if not all(p.strip().isdigit()
+               for p in rule["ports"].strip("{} ").replace("-", ",").split(",")):
         raise UserError(f"policy.flows[].ports={rule['ports']!r}: ports are numbers")
     return {**rule, "comment": escape.nft_comment(rule["comment"],
                                                   "policy flow name (rule comment)")}
