@@ -9,6 +9,10 @@ APT_PACKAGES := nftables iproute2 openssh-server openssh-client podman runc debo
 	ibsim-utils opensm infiniband-diags ibutils chromium chromium-driver poppler-utils \
 	bind9-utils
 
+# The lab's VMs (tests/vm, the Vagrantfile): Vagrant with libvirt under qemu emulation.
+APT_PACKAGES += vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 \
+	qemu-utils dnsmasq-base
+
 .PHONY: plan test venv venv-dev apt lint typecheck bench bench-lab golden clean
 
 $(BIN)/rscctl: pyproject.toml
@@ -40,6 +44,19 @@ apt:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  fi; \
 	else echo "apt: not root, system packages not installed (tests needing them will skip)"; fi
+
+# libvirt's daemons for the VM tests, started as root when not running (no systemd here).
+# The box is built by the tests (`rscctl lab box`: only when its recipe changed) and every
+# libvirt object is removed after them (`rscctl lab vm-clean`).
+.PHONY: libvirt
+libvirt: apt
+	@if [ "$$(id -u)" = 0 ]; then \
+	  pgrep -x virtlogd >/dev/null || virtlogd --daemon; \
+	  pgrep -x libvirtd >/dev/null || libvirtd --daemon; \
+	  for i in 1 2 3 4 5 6 7 8 9 10; do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 1; done; \
+	fi
+
+test: libvirt
 
 test: venv-dev apt
 	$(BIN)/ruff check rscctl tests benchmarks
