@@ -20,10 +20,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from rscctl.errors import RscctlError, UserError
@@ -93,11 +94,16 @@ def _vagrant_key() -> str:
         raise RscctlError(f"{VAGRANT_KEY} is missing; apt-get install vagrant") from None
 
 
+def _without_entrypoint(r: Recipe) -> Recipe:
+    return replace(r, files=tuple(f for f in r.files if f[0] != r.entrypoint), entrypoint="")
+
+
 @dataclass(frozen=True)
 class BoxRecipe:
     """Everything that decides the box's content; its hash names the box."""
 
-    image: Recipe = field(default_factory=Recipe)
+    # The container image's recipe without its PID 1 (lab-init): a VM boots systemd.
+    image: Recipe = field(default_factory=lambda: _without_entrypoint(Recipe()))
     packages: tuple[str, ...] = (
         "systemd-sysv", "udev", "dbus", "linux-image-cloud-amd64", "chrony", "nfs-common",
         "rdma-core", "openssh-sftp-server",
@@ -251,9 +257,15 @@ def _customise_vm(root: Path, recipe: BoxRecipe, box: Box) -> None:
     shutil.copyfile(initrds[-1], box.initrd)
 
 
+def _vagrant_env() -> dict[str, str]:
+    """Vagrant's box commands read the Vagrantfile of VAGRANT_CWD: run them where none is."""
+    env = {k: v for k, v in os.environ.items() if k != "VAGRANT_CWD"}
+    return {**env, "VAGRANT_CHECKPOINT_DISABLE": "1"}
+
+
 def _vagrant_add(name: str, box_file: Path) -> None:
     _run(["vagrant", "box", "add", "--force", "--name", name, str(box_file)],
-         "add the lab box to Vagrant")
+         "add the lab box to Vagrant", env=_vagrant_env(), cwd=str(box_file.parent))
 
 
 def ensure_box(recipe: BoxRecipe | None = None, log: Callable[[str], None] = print) -> Box:
@@ -307,7 +319,7 @@ def _vagrant_has(name: str) -> bool:
     if shutil.which("vagrant") is None:
         return False
     res = subprocess.run(["vagrant", "box", "list", "--machine-readable"], text=True,
-                         capture_output=True, check=False)
+                         capture_output=True, check=False, env=_vagrant_env(), cwd="/")
     return f",box-name,{name}\n" in res.stdout + "\n"
 
 
@@ -317,7 +329,7 @@ def _prune(recipe: BoxRecipe) -> None:
         if d.name != recipe.name and d.is_dir():
             shutil.rmtree(d, ignore_errors=True)
             subprocess.run(["vagrant", "box", "remove", "--force", "--all", d.name],
-                           capture_output=True, check=False)
+                           capture_output=True, check=False, env=_vagrant_env(), cwd="/")
     for t in box_dir().glob("base-*.tar"):
         if t.name != f"base-{recipe.base_digest()}.tar":
             t.unlink(missing_ok=True)
@@ -383,6 +395,27 @@ def _drop_nft_chains() -> None:
                        check=False)
 
 
+LIBVIRTD_PID = Path("/run/libvirtd.pid")
+
+
+def _restart_libvirtd(wait_s: float = 30.0) -> None:
+    """libvirtd makes its LIBVIRT_* chains once per daemon: with them gone, the next network
+    start fails ("No chain/target/match") unless the daemon starts again (no systemd here:
+    the one `make test` started, by its pid file)."""
+    try:
+        pid = int(LIBVIRTD_PID.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_s
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    subprocess.run(["libvirtd", "--daemon"], capture_output=True, check=False)
+    while _virsh("version").returncode != 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def clean(log: Callable[[str], None] = print) -> list[str]:
     """Remove every libvirt object of a lab of VMs, by name prefix (also after a killed run):
     domains, their volumes, the networks, the pool, and libvirt's nft chains. Returns what
@@ -403,7 +436,9 @@ def clean(log: Callable[[str], None] = print) -> list[str]:
         _virsh("pool-destroy", pool)
         _virsh("pool-delete", pool)
         _virsh("pool-undefine", pool)
-    _drop_nft_chains()
+    if _nft_libvirt_chains():
+        _drop_nft_chains()
+        _restart_libvirtd()
     time.sleep(0.2)
     left = leftovers()
     if left:
