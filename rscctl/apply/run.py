@@ -72,6 +72,9 @@ class Options:
     # Ansible settings over the project's (benchmarks/apply_bench.py runs stock ones).
     env: dict[str, str] = field(default_factory=dict)
     playbook: Path = PLAYBOOK
+    # Safety nets (rscctl/apply/confirm.py, isolation.py): 0 s = no confirm, no rollback.
+    confirm_timeout: int = 120
+    prove: bool = True
 
 
 @dataclass
@@ -82,9 +85,12 @@ class HostResult:
     unreachable: int = 0
     skipped: int = 0
     batch: str = ""
+    rolled_back: int = 0  # the node undid its unconfirmed firewall change
 
     @property
     def status(self) -> str:
+        if self.rolled_back:
+            return "rolled back"
         if self.unreachable:
             return "unreachable"
         if self.failed:
@@ -102,11 +108,13 @@ class Summary:
     not_run: list[str] = field(default_factory=list)
     stopped: str = ""
     seconds: float = 0.0
+    isolation: dict[str, Any] = field(default_factory=dict)  # rscctl/apply/isolation.py
 
     @property
     def succeeded(self) -> bool:
         return not self.not_run and all(h.status in ("ok", "changed")
-                                        for h in self.hosts.values())
+                                        for h in self.hosts.values()) \
+            and self.isolation.get("proved", True) is True
 
     def to_json(self) -> str:
         doc = {**asdict(self), "succeeded": self.succeeded}
@@ -268,7 +276,8 @@ def run_batch(run_dir: Path, i: int, batch: Batch, inv: Path, opts: Options,
         "private_data_dir": str(private), "playbook": str(opts.playbook),
         "inventory": str(inv), "limit": ",".join(batch.hosts), "forks": opts.forks,
         "envvars": {**_env(run_dir), **opts.env},
-        "extravars": dict(opts.extra_vars), "quiet": True, "event_handler": on_event,
+        "extravars": {"firewall_confirm_timeout": opts.confirm_timeout, **opts.extra_vars},
+        "quiet": True, "event_handler": on_event,
         "timeout": opts.timeout, "ident": "run",
     }
     if opts.tags:
@@ -313,11 +322,18 @@ def apply(opts: Options, say: Say) -> Summary:
     batches = make_batches(hosts, hv, opts.batch)
     open_jump(opts.access, run_dir)
     summary = Summary(opts.build, str(run_dir), opts.check)
+    from rscctl.apply import confirm, isolation
+
+    guard = confirm.start(opts, say)
     for i, b in enumerate(batches, 1):
         say(f"batch {i}/{len(batches)}: {b.name} ({len(b.hosts)} hosts)")
+        started = time.time()
         res = run_batch(run_dir, i, b, inv, opts, say)
+        if guard is not None:
+            confirm.after_batch(guard, res, started)
         summary.hosts.update(res)
-        bad = sum(1 for r in res.values() if r.status in ("failed", "unreachable"))
+        bad = sum(1 for r in res.values() if r.status in ("failed", "unreachable",
+                                                          "rolled back"))
         summary.batches.append({"name": b.name, "hosts": len(b.hosts), "failed": bad})
         limit_pct = 0.0 if b.name.startswith("canary") else opts.max_fail
         if failed_beyond(bad, len(b.hosts), limit_pct):
@@ -325,6 +341,9 @@ def apply(opts: Options, say: Say) -> Summary:
                                f"than --max-fail {limit_pct:g}%")
             summary.not_run = [h for later in batches[i:] for h in later.hosts]
             break
+    if guard is not None:
+        guard.close()
+    summary.isolation = isolation.after_apply(opts, summary, say)
     summary.seconds = round(time.monotonic() - t0, 3)
     (run_dir / SUMMARY).write_text(summary.to_json())
     return summary

@@ -43,6 +43,11 @@ def _show(summary: object) -> None:
                        f"in {summary.seconds:.1f} s"))
     if summary.stopped:
         console.print(Text(f"stopped: {summary.stopped}", style="red"))
+    from rscctl.apply.isolation import summary_line
+
+    iso = summary_line(summary.isolation)
+    if iso:
+        console.print(Text(iso, style="" if summary.isolation.get("proved") else "red"))
 
 
 def apply(
@@ -72,6 +77,11 @@ def apply(
     bastion: Annotated[str | None, typer.Option(help="jump host (default: the plan's first "
                                                      "bastion)")] = None,
     secrets: Annotated[Path | None, typer.Option(help="the `rscctl pki` secrets dir")] = None,
+    confirm_timeout: Annotated[int, typer.Option(min=0, max=3600, help="seconds a node keeps "
+                                                 "a new ruleset unconfirmed before restoring "
+                                                 "the old one (0: no rollback)")] = 120,
+    prove: Annotated[bool, typer.Option("--prove/--no-prove", help="prove isolation on the "
+                                        "rulesets the nodes loaded")] = True,
 ) -> None:
     """Push the plan to its Linux hosts: site.yml through ansible-runner, in batches, through
     the bastion, host keys checked; exit 0 only when every host succeeded."""
@@ -112,7 +122,8 @@ def apply(
         extra["nfs_tls_secrets_dir"] = str(secrets.resolve())
     opts = run.Options(build=Path(build).stem, plan=plan, runs_dir=runs, access=access,
                        limit=limit, tags=tags, check=check, diff=diff, forks=forks,
-                       batch=batch, max_fail=max_fail, extra_vars=extra)
+                       batch=batch, max_fail=max_fail, extra_vars=extra,
+                       confirm_timeout=confirm_timeout, prove=prove)
     summary = run.apply(opts, _say)
     _show(summary)
     if not summary.succeeded:
