@@ -18,7 +18,9 @@ from rich.text import Text
 from rscctl.cli.apply import register as register_apply
 from rscctl.cli.common import console, err_console, growth_message
 from rscctl.cli.growth import register as register_growth
+from rscctl.cli.health import register as register_health
 from rscctl.cli.lab import register as register_lab
+from rscctl.cli.netbox import register as register_netbox
 from rscctl.cli.pki import register as register_pki
 from rscctl.cli.plan_cmd import register as register_plan
 from rscctl.cli.verify import register as register_verify
@@ -42,6 +44,8 @@ register_verify(app)
 register_pki(app)
 register_growth(app)
 register_apply(app)
+register_health(app)
+register_netbox(app)
 
 
 def _say(label: str, text: str) -> None:
