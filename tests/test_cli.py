@@ -24,7 +24,7 @@ def _run(*args: str) -> int:
 
 # Every command and sub-command, as README "Commands" documents them.
 COMMANDS = {
-    (): {"validate", "plan", "export", "diff", "pki", "lab", "verify", "apply", "health"},
+    (): {"validate", "plan", "export", "diff", "pki", "lab", "verify", "apply", "health", "netbox"},
     ("lab",): {"up", "status", "down", "hosts", "trust", "fabric"},
     ("lab", "fabric"): {"up", "status", "down", "console"},
     ("verify",): {"firewall", "cabling", "routing"},
