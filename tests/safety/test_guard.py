@@ -4,6 +4,7 @@ unless confirmed; confirm installs the boot ruleset; a restart before confirm ro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -56,10 +57,8 @@ def node(tmp_path: Path) -> Iterator[Node]:
         yield n
     finally:
         for pid in n.waiters:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
         subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
