@@ -7,13 +7,13 @@ BUILD  ?= phase2
 # Debian packages the test suite drives for real (see README "Tests").
 APT_PACKAGES := nftables iproute2 openssh-server openssh-client podman runc debootstrap \
 	ibsim-utils opensm infiniband-diags ibutils chromium chromium-driver poppler-utils \
-	bind9-utils
+	bind9-utils postgresql redis-server
 
 # The lab's VMs (tests/vm, the Vagrantfile): Vagrant with libvirt under qemu emulation.
 APT_PACKAGES += vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 \
 	qemu-utils dnsmasq-base
 
-.PHONY: plan test venv venv-dev apt lint typecheck bench bench-lab golden clean
+.PHONY: plan test venv venv-dev apt services lint typecheck bench bench-lab golden clean
 
 $(BIN)/rscctl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ apt:
 	  fi; \
 	else echo "apt: not root, system packages not installed (tests needing them will skip)"; fi
 
+# PostgreSQL and Redis on loopback for the NetBox tests (tests/netbox/harness.py), started as
+# root when not running (no systemd here: pg_ctlcluster and redis-server --daemonize).
+services: apt
+	@if [ "$$(id -u)" = 0 ]; then \
+	  for c in $$(pg_lsclusters -h 2>/dev/null | awk '$$4 != "online" {print $$1 "/" $$2}'); do \
+	    pg_ctlcluster $${c%/*} $${c#*/} start; done; \
+	  redis-cli ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 \
+	    --port 6379 --save '' --appendonly no >/dev/null; \
+	fi
+
 # libvirt's daemons for the VM tests, started as root when not running (no systemd here).
 # The box is built by the tests (`rscctl lab box`: only when its recipe changed) and every
 # libvirt object is removed after them (`rscctl lab vm-clean`).
@@ -58,7 +68,7 @@ libvirt: apt
 
 test: libvirt
 
-test: venv-dev apt
+test: venv-dev apt services
 	$(BIN)/ruff check rscctl tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q

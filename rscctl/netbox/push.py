@@ -9,6 +9,7 @@ A cable is known by its label (the plan's cable ID); one whose ends moved is pat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,6 +243,7 @@ def apply(nb: NetBoxClient, pp: PushPlan, cur: Current, say: Callable[[str], Non
     ids = _Ids(cur)
     for kind in KINDS:
         kp = pp.kinds[kind.name]
+        start = time.monotonic()
         if kind.name == "locations":  # parents (halls) before their rows
             order = sorted(kp.create, key=lambda c: c.values["parent"] != "")
             for top in (True, False):
@@ -262,6 +264,8 @@ def apply(nb: NetBoxClient, pp: PushPlan, cur: Current, say: Callable[[str], Non
         if kind.name == "cables" and kp.create:
             ids.add(kind.name, kp.create, nb.create(kind.endpoint, [
                 {**_payload(kind.name, c.values, ids, None), "tags": tags} for c in kp.create]))
+        if kp.create or kp.update:
+            say(f"wrote {kind.name} in {time.monotonic() - start:.1f} s")
 
 
 def _update_cables(nb: NetBoxClient, kp: KindPlan, cur: Current, ids: _Ids,
