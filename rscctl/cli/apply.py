@@ -82,6 +82,10 @@ def apply(
                                                  "the old one (0: no rollback)")] = 120,
     prove: Annotated[bool, typer.Option("--prove/--no-prove", help="prove isolation on the "
                                         "rulesets the nodes loaded")] = True,
+    engine: Annotated[str, typer.Option(help="ansible (site.yml) or pulumi (the stacks/ "
+                                             "program, Automation API)")] = "ansible",
+    preview: Annotated[bool, typer.Option("--preview", help="--engine pulumi: show the "
+                                                            "changes, make none")] = False,
 ) -> None:
     """Push the plan to its Linux hosts: site.yml through ansible-runner, in batches, through
     the bastion, host keys checked; exit 0 only when every host succeeded."""
@@ -120,6 +124,14 @@ def apply(
         access = run.Access(**{**access.__dict__, "bastion": first})
     if secrets is not None:
         extra["nfs_tls_secrets_dir"] = str(secrets.resolve())
+    if engine not in ("ansible", "pulumi"):
+        raise UserError(f"--engine {engine!r}: use ansible (the default) or pulumi")
+    if engine == "pulumi":
+        from rscctl.apply import pulumi_engine
+
+        pulumi_engine.from_cli(Path(build).stem, plan_dir, access, extra, limit,
+                               confirm_timeout, preview, _say)
+        return
     opts = run.Options(build=Path(build).stem, plan=plan, runs_dir=runs, access=access,
                        limit=limit, tags=tags, check=check, diff=diff, forks=forks,
                        batch=batch, max_fail=max_fail, extra_vars=extra,

@@ -1,0 +1,1 @@
+"""The rscctl-cluster Pulumi program's components (see stacks/Pulumi.yaml)."""
