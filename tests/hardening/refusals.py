@@ -37,6 +37,9 @@ def lab() -> Doc:
     doc["catalog"] = catalog()
     doc["policy"] = copy.deepcopy(_PHASE1["policy"])
     doc["dns"] = {"domain": "lab.internal", "serial": 1, "nameservers": ["mgmt01"]}
+    # the mirrors stay inside the enclave: under the domain set above
+    doc["mirrors"] = {k: v.replace(".rsc.internal", ".lab.internal")
+                      for k, v in doc.get("mirrors", {}).items()}
     return doc
 
 

@@ -27,6 +27,7 @@ def _lab() -> Doc:
     doc: Doc = yaml.safe_load((TOPOLOGY / "lab.yaml").read_text())
     doc["catalog"] = str(TOPOLOGY / "catalog.yaml")
     doc["dns"] = {"domain": "lab.internal", "serial": 1, "nameservers": ["mgmt01"]}
+    doc.pop("mirrors", None)  # they name hosts of the shipped domain
     return doc
 
 
