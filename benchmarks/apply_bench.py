@@ -50,7 +50,7 @@ def one(label: str, opts: run.Options) -> float:
     changed = sum(1 for r in s.hosts.values() if r.changed)
     bad = [h for h, r in s.hosts.items() if r.status in ("failed", "unreachable")]
     print(f"  {label:28} {wall:7.1f} s  {len(s.hosts)} hosts, {changed} changed"
-          + (f", FAILED {bad[:3]}" if bad else ""), flush=True)
+          + (f", FAILED {bad[:3]} (see {s.run_dir})" if bad else ""), flush=True)
     return wall
 
 
@@ -59,8 +59,9 @@ def main() -> None:
     ap.add_argument("--sus", type=int, default=4)
     ap.add_argument("--nodes-per-su", type=int, default=8)
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="rscctl-applybench-") as d:
-        tmp = Path(d)
+    # Kept afterwards (its runs hold each batch's ansible-runner artifacts); printed at the end.
+    if True:
+        tmp = Path(tempfile.mkdtemp(prefix="rscctl-applybench-"))
         decl = tmp / "lab32.yaml"
         decl.write_text(yaml.safe_dump(lab_build(a.sus, a.nodes_per_su), sort_keys=False))
         out = tmp / "plan"
@@ -88,7 +89,7 @@ def main() -> None:
             finally:
                 lifecycle.down(state)
         ratio = results["stock rerun"] / results["rscctl rerun"]
-        print(f"no-change rerun: {ratio:.1f}x faster than stock (goal 3x)")
+        print(f"no-change rerun: {ratio:.1f}x faster than stock (goal 3x); runs in {tmp}")
 
 
 if __name__ == "__main__":
