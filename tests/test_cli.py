@@ -25,7 +25,7 @@ def _run(*args: str) -> int:
 # Every command and sub-command, as README "Commands" documents them.
 COMMANDS = {
     (): {"validate", "plan", "export", "diff", "pki", "lab", "verify", "apply", "health", "netbox"},
-    ("lab",): {"up", "status", "down", "hosts", "trust", "fabric"},
+    ("lab",): {"up", "status", "down", "hosts", "trust", "fabric", "box", "vm-clean"},
     ("lab", "fabric"): {"up", "status", "down", "console"},
     ("verify",): {"firewall", "cabling", "routing"},
 }
