@@ -44,7 +44,7 @@ from rscctl.lab.image import (
 BOX_NAME = "rscctl-lab"
 PREFIX = "rscctl-lab"
 VAGRANT_KEY = Path("/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant.pub")
-CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet"
+CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0"
 
 # Units that burn a minute of emulated CPU at boot for nothing in a lab (lab.md).
 MASKED = ("e2scrub_reap.service", "e2scrub_all.timer", "apt-daily.timer",
@@ -63,11 +63,12 @@ ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_k
 [Install]
 WantedBy=multi-user.target
 """
-# eth0: Vagrant's management network (DHCP from libvirt's isolated network): no gateway, no
-# DNS taken from it, so nothing in the VM routes out.
+# Vagrant's management network (DHCP from libvirt's isolated network): no gateway, no DNS
+# taken from it, so nothing in the VM routes out. Every NIC, since the kernel may name them in
+# either order; the Vagrantfile's provisioner claims the lab NIC by its MAC (05-lab.network).
 _MGMT_NETWORK = """\
 [Match]
-Name=eth0
+Type=ether
 
 [Network]
 DHCP=ipv4
@@ -124,7 +125,7 @@ class BoxRecipe:
     vagrant_key: str = field(default_factory=_vagrant_key)
     disk_gb: int = 4
     cmdline: str = CMDLINE
-    revision: int = 1
+    revision: int = 2
 
     def digest(self) -> str:
         return _hash(asdict(self))
@@ -245,6 +246,11 @@ def _customise_vm(root: Path, recipe: BoxRecipe, box: Box) -> None:
     _run(["chroot", str(root), "chown", "-R", "vagrant:vagrant", "/home/vagrant/.ssh"],
          "own vagrant's keys")
     _run(["chroot", str(root), "systemctl", "enable", *recipe.enabled], "enable the box's units")
+    # dbus made its own machine id at install time; systemd would take it at first boot
+    # (every VM the same id, so the same DHCP client id and one lease for all of them).
+    dbus_id = root / "var/lib/dbus/machine-id"
+    dbus_id.unlink(missing_ok=True)
+    dbus_id.symlink_to("/etc/machine-id")
     for unit in recipe.masked:
         link = root / "etc/systemd/system" / unit
         link.unlink(missing_ok=True)
@@ -422,6 +428,11 @@ def clean(log: Callable[[str], None] = print) -> list[str]:
     was removed."""
     if shutil.which("virsh") is None:
         return []
+    with _locked(box_dir() / "clean.lock"):  # two cleans at once would restart libvirtd twice
+        return _clean(log)
+
+
+def _clean(log: Callable[[str], None]) -> list[str]:
     removed = leftovers()
     for dom in _names("list", "--all", "--name"):
         _virsh("destroy", dom)
