@@ -55,6 +55,14 @@ class NetBoxError(UserError):
     """NetBox refused a request or could not be reached: exit 2, one message."""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is reported, not followed: the token must not go to another address."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> None:
+        return None
+
+
 def validate_url(url: str) -> str:
     """http(s)://host[:port][/base] without credentials, query or fragment; no trailing /."""
     try:
@@ -133,6 +141,8 @@ class NetBoxClient:
         if not verify_tls:
             self._ssl.check_hostname = False
             self._ssl.verify_mode = ssl.CERT_NONE
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=self._ssl), _NoRedirect)
         self.requests = 0
         host = urllib.parse.urlsplit(self.url).hostname or ""
         if self.url.startswith("http://") and host not in ("127.0.0.1", "::1", "localhost"):
@@ -154,10 +164,15 @@ class NetBoxClient:
         self.requests += 1
         shown = path.split("?", 1)[0]
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout,
-                                        context=self._ssl) as resp:
+            with self._opener.open(req, timeout=self.timeout) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                to = urllib.parse.urlsplit(exc.headers.get("Location", ""))
+                raise NetBoxError(f"NetBox at {self.url} redirects {shown} ({exc.code}) to "
+                                  f"{to.scheme}://{to.netloc}{to.path}; the token is not sent "
+                                  "after a redirect; fix: give --url as NetBox's own address "
+                                  "(https, its host name)") from None
             answer = _answer(exc.read())
             if exc.code in (401, 403):
                 raise NetBoxError(f"NetBox at {self.url} refused the token ({exc.code}: "

@@ -3,8 +3,11 @@ not with RSCCTL_DEBUG=1); the URL checked; an unreachable NetBox is one message,
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -95,3 +98,52 @@ def test_cli_refusals_never_show_the_token(netbox: NetBox, lab_out: Path,
                env={"RSCCTL_NETBOX_TOKEN": harness.TOKEN})
     assert r.returncode == 2 and "rscctl plan" in r.stderr, r.stderr
     assert os.environ.get("RSCCTL_NETBOX_TOKEN") is None
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with `reply` (a redirect or a 200) and records the headers seen."""
+
+    seen: ClassVar[list[str]] = []
+    reply: ClassVar[tuple[int, dict[str, str]]] = (200, {})
+
+    def do_GET(self) -> None:
+        type(self).seen.append(self.headers.get("Authorization", ""))
+        code, headers = self.reply
+        self.send_response(code)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(b'{"count": 0, "results": []}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> http.server.HTTPServer:
+    srv = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_a_redirect_is_refused_and_the_token_not_sent_on(lab_out: Path) -> None:
+    class Target(_Recorder):
+        seen: ClassVar[list[str]] = []
+
+    target = _serve(Target)
+
+    class Redirector(_Recorder):
+        seen: ClassVar[list[str]] = []
+        reply = (302, {"Location": f"http://127.0.0.1:{target.server_port}/api/status/"})
+
+    red = _serve(Redirector)
+    try:
+        r = rscctl("netbox", "diff", "lab", "--out", str(lab_out), "--url",
+                   f"http://127.0.0.1:{red.server_port}",
+                   env={"RSCCTL_NETBOX_TOKEN": harness.TOKEN})
+    finally:
+        red.shutdown()
+        target.shutdown()
+    assert r.returncode == 2, r.stderr
+    assert "redirects" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    _never_shown(r, harness.TOKEN_PLAIN)
+    assert Redirector.seen and Target.seen == []
