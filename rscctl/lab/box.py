@@ -119,8 +119,11 @@ class BoxRecipe:
         ("/etc/resolv.conf", "", 0o644),
         ("/etc/sudoers.d/vagrant", "vagrant ALL=(ALL) NOPASSWD: ALL\n", 0o440),
     )
+    # Not nftables.service: Debian ships it disabled, and its default /etc/nftables.conf
+    # (table inet filter, policy accept) would stay loaded next to the planned table until
+    # a reboot; the firewall role enables the service with the planned ruleset.
     enabled: tuple[str, ...] = ("systemd-networkd.service", "rscctl-hostkey.service",
-                                "ssh.service", "nftables.service")
+                                "ssh.service")
     masked: tuple[str, ...] = MASKED
     vagrant_key: str = field(default_factory=_vagrant_key)
     disk_gb: int = 4
