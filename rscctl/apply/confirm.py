@@ -37,8 +37,10 @@ class Outcome:
     detail: str = ""
 
 
-def parse_answer(rc: int, stdout: str, stderr: str) -> Outcome:
-    """The guard's one JSON line (or why there is none). Pure."""
+def parse_answer(rc: int, stdout: str, stderr: str, since: float) -> Outcome:
+    """The guard's one JSON line (or why there is none). Pure. Nothing pending but a
+    rollback at or after `since` (the batch's start, epoch s): the node undid the change
+    before the confirm came (a timeout shorter than the batch took), not a success."""
     if rc == 127 or "rscctl-fw-guard: No such file" in stderr or "command not found" in stderr:
         return Outcome("none", "no firewall guard on this host")
     if rc != 0:
@@ -48,6 +50,9 @@ def parse_answer(rc: int, stdout: str, stderr: str) -> Outcome:
     except (ValueError, IndexError):
         return Outcome("failed", f"unreadable answer: {stdout.strip()[-200:]!r}")
     state = str(doc.get("state", ""))
+    if state == "none" and rolled_back_since(doc, since):
+        return Outcome("rolled back", f"{doc['rolled_back'].get('why', '')}, before the "
+                       "confirm came: is --confirm-timeout shorter than a batch takes?")
     if state in ("confirmed", "none"):
         return Outcome(state)
     return Outcome("failed", f"unexpected answer {state!r}")
@@ -74,9 +79,9 @@ class Guard:
                             timeout=30)
         return res.rc, res.stdout, res.stderr
 
-    def _confirm(self, host: str) -> Outcome:
+    def _confirm(self, host: str, since: float) -> Outcome:
         try:
-            return parse_answer(*self._ask(host, "confirm"))
+            return parse_answer(*self._ask(host, "confirm"), since)
         except Unreachable as exc:
             return Outcome("unreachable", str(exc))
 
@@ -100,7 +105,8 @@ class Guard:
         if not hosts:
             return {}
         with ThreadPoolExecutor(max_workers=min(WORKERS, len(hosts))) as pool:
-            out = dict(zip(hosts, pool.map(self._confirm, hosts), strict=True))
+            answers = pool.map(lambda h: self._confirm(h, started), hosts)
+            out = dict(zip(hosts, answers, strict=True))
         lost = [h for h, o in out.items() if o.state == "unreachable"]
         if lost:
             wait = max(0.0, ended + self.timeout + MARGIN_S - time.time())

@@ -12,6 +12,7 @@ still get in.
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import socket
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     import paramiko
 
 CONNECT_TIMEOUT = 10.0
+# paramiko logs a channel the bastion opened after we gave up ("Success for unrequested
+# channel!") through logging's last-resort handler onto stderr; the Unreachable says it.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class Unreachable(Exception):

@@ -30,7 +30,8 @@ class Node:
         self.waiters: list[int] = []  # the detached timer processes this test started
 
     def sh(self, *cmd: str, check: bool = True) -> str:
-        env = {**os.environ, "RSCCTL_FW_STATE": str(self.state)}
+        env = {**os.environ, "RSCCTL_FW_STATE": str(self.state),
+               "RSCCTL_FW_PRIME_S": "0.2"}
         res = subprocess.run(["ip", "netns", "exec", self.ns, *cmd], capture_output=True,
                              text=True, env=env, check=False)
         assert not check or res.returncode == 0, res.stderr
