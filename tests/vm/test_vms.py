@@ -20,7 +20,7 @@ import pytest
 from rscctl.lab import box
 from tests.vm.conftest import BASTION, HOSTS, Vms
 
-pytestmark = [pytest.mark.slow, pytest.mark.lab]
+pytestmark = [pytest.mark.slow, pytest.mark.lab, pytest.mark.vm]
 
 RULESET = {"bastion01": "bastion", "dgx0001": "gpu-node", "dgx0002": "gpu-node"}
 ADDRESS = {"bastion01": "10.240.3.10/24", "dgx0001": "10.240.1.10/24",
