@@ -167,6 +167,7 @@ def test_ansible_renders_the_same_bytes(phase1_plan: Plan, tmp_path: Path) -> No
         ["unshare", "--net", str(bindir / "ansible-playbook"), "-i", str(inventory),
          "-l", "dgx0001", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
          "-e", f"firewall_conf_path={dest}", "-e", "firewall_service_enabled=false",
+         "-e", f"firewall_state_dir={tmp_path / 'fw-state'}",
          "-e", "ansible_become=false", str(ROOT / "playbooks/firewall.yml")],
         env=env, capture_output=True, text=True, check=False, cwd=tmp_path,
     )
