@@ -213,9 +213,13 @@ class Jump:
 
     def run(self, name: str, address: str, command: str, timeout: float = 60.0,
             stdin: bytes | None = None) -> Result:
-        """Run `command` on a fresh session to the host."""
-        with self.host(name, address) as client:
-            try:
+        """Run `command` on a fresh session to the host. A connection lost on the way (an
+        EOF or SSH error while the session opens, e.g. the bastion dropping a start-up under
+        load) makes the host unreachable, never a traceback."""
+        import paramiko
+
+        try:
+            with self.host(name, address) as client:
                 i, o, e = client.exec_command(command, timeout=timeout)
                 if stdin is not None:
                     i.write(stdin)
@@ -223,9 +227,12 @@ class Jump:
                 out = o.read().decode(errors="replace")
                 err = e.read().decode(errors="replace")
                 rc = o.channel.recv_exit_status()
-            except (OSError, EOFError) as exc:
-                raise Unreachable(f"{name}: {command.split()[0]}: {exc}") from None
-            return Result(rc, out, err)
+                return Result(rc, out, err)
+        except (Unreachable, UserError):
+            raise
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise Unreachable(f"{name}: {command.split()[0]}: "
+                              f"{type(exc).__name__} {exc}".rstrip()) from None
 
     def close(self) -> None:
         if self._bastion is not None:
