@@ -56,16 +56,31 @@ def order_sheet(wo: WorkOrder, walker: Walker) -> Table:
     return Table(wo.sheet, ORDER_COLUMNS, columns, NUMERIC, styles=STYLES)
 
 
-def summary_sheet(plan: Plan, orders: list[WorkOrder]) -> Sheet:
-    rows: list[Sequence[Value]] = []
-    styles: dict[int, int] = {}
-    links: list[tuple[int, int, str]] = []
+class SummaryRows:
+    """A Summary sheet built row by row: each row's style and links to work-order sheets."""
 
-    def add(row: Sequence[Value], style: int | None = None) -> None:
+    def __init__(self) -> None:
+        self.rows: list[Sequence[Value]] = []
+        self.styles: dict[int, int] = {}
+        self.links: list[tuple[int, int, str]] = []
+
+    def add(self, row: Sequence[Value], style: int | None = None) -> None:
         if style is not None:
-            styles[len(rows)] = style
-        rows.append(row)
+            self.styles[len(self.rows)] = style
+        self.rows.append(row)
 
+    def link(self, column: int, sheet: str) -> None:
+        """The next row's cell in `column` opens `sheet`."""
+        self.links.append((len(self.rows), column, sheet))
+
+    def sheet(self) -> Sheet:
+        return Sheet("Summary", self.rows, header=None, row_styles=self.styles,
+                     links=self.links, max_width=45.0)
+
+
+def summary_sheet(plan: Plan, orders: list[WorkOrder]) -> Sheet:
+    summary = SummaryRows()
+    add = summary.add
     add((f"{plan.build}: cabling work orders",), TITLE)
     add((plan.description,))
     add(())
@@ -89,13 +104,13 @@ def summary_sheet(plan: Plan, orders: list[WorkOrder]) -> Sheet:
     add(("sheet", "fabric", "scope", "tier", "cables", "length m", *media), HEADER)
     for wo in orders:
         counts = wo.media
-        links.append((len(rows), 0, wo.sheet))
+        summary.link(0, wo.sheet)
         add((wo.sheet, wo.fabric, wo.scope, wo.tier, len(wo.cables), _num(wo.length_m),
              *(counts.get(m, 0) for m in media)))
     add(("total", "", "", "", len(plan.cables),
          _num(round(sum(c.length_m for c in plan.cables), 2)),
          *(sum(wo.media.get(m, 0) for wo in orders) for m in media)), BOLD)
-    return Sheet("Summary", rows, header=None, row_styles=styles, links=links, max_width=45.0)
+    return summary.sheet()
 
 
 def export_xlsx(plan: Plan) -> Files:

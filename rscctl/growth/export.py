@@ -21,8 +21,8 @@ from rscctl.export.csvs import csv_bytes
 from rscctl.export.labels import DEFAULT_SHEET, label_ends, paginate, render_csv, render_pdf
 from rscctl.export.tables import fmt_length
 from rscctl.export.workorders import Walker, WorkOrder, sheet_names, work_orders
-from rscctl.export.xlsx import order_sheet
-from rscctl.formats.xlsx import BOLD, HEADER, TITLE, Sheet, Table, Value, write_xlsx
+from rscctl.export.xlsx import SummaryRows, order_sheet
+from rscctl.formats.xlsx import BOLD, HEADER, TITLE, Sheet, Table, write_xlsx
 from rscctl.growth.diff import PlanDiff
 from rscctl.growth.steps import Growth
 from rscctl.outputs import Files
@@ -101,15 +101,8 @@ def step_orders(growth: Growth) -> list[WorkOrder]:
 
 def _summary(growth: Growth, orders: list[WorkOrder]) -> Sheet:
     diff = growth.diff
-    rows: list[Sequence[Value]] = []
-    styles: dict[int, int] = {}
-    links: list[tuple[int, int, str]] = []
-
-    def add(row: Sequence[Value], style: int | None = None) -> None:
-        if style is not None:
-            styles[len(rows)] = style
-        rows.append(row)
-
+    summary = SummaryRows()
+    add = summary.add
     add((f"{diff.old.build} -> {diff.new.build}: growth work orders",), TITLE)
     add(("Do the steps in order: each leaves the running fabric valid. Power a new device on "
          "only at the step that lists it.",))
@@ -124,12 +117,12 @@ def _summary(growth: Growth, orders: list[WorkOrder]) -> Sheet:
     add(())
     add(("step", "sheet", "fabric", "scope", "tier", "cables", "length m", "power on"), HEADER)
     for s, wo in zip(growth.steps, orders, strict=True):
-        links.append((len(rows), 1, wo.sheet))
+        summary.link(1, wo.sheet)
         on = " ".join(d.name for d in s.power_on)
         add((s.number, wo.sheet, wo.fabric, wo.scope, wo.tier, len(wo.cables),
              float(fmt_length(wo.length_m)), on if len(on) <= 200 else
              f"{len(s.power_on)} devices (steps.csv lists them)"))
-    return Sheet("Summary", rows, header=None, row_styles=styles, links=links, max_width=45.0)
+    return summary.sheet()
 
 
 def growth_files(diff: PlanDiff, growth: Growth | None) -> Files:
