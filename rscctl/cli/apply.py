@@ -50,6 +50,25 @@ def _show(summary: object) -> None:
         console.print(Text(iso, style="" if summary.isolation.get("proved") else "red"))
 
 
+def _engine_options(engine: str, *, check: bool, diff: bool, tags: str | None, batch: str,
+                    max_fail: float, preview: bool) -> None:
+    """Refuse an option the chosen engine would ignore: `--check` silently ignored would
+    change every node the operator meant only to look at."""
+    from rscctl.errors import UserError
+
+    if engine == "ansible":
+        if preview:
+            raise UserError("--preview is for --engine pulumi; with Ansible use --check --diff")
+        return
+    given = [name for name, on in (("--check", check), ("--diff", diff),
+                                   ("--tags", tags is not None), ("--batch", batch != "su"),
+                                   ("--max-fail", max_fail != 0.0)) if on]
+    if given:
+        raise UserError(f"--engine pulumi does not take {', '.join(given)}: the Pulumi "
+                        "program converges every selected node in one update; use --preview "
+                        "to see the changes, --limit to choose nodes, or --engine ansible")
+
+
 def apply(
     build: Annotated[str | None, typer.Argument(help="a build whose plan is in --out")] = None,
     limit: Annotated[str | None, typer.Option(help="Ansible host pattern, e.g. dgx0001 or "
@@ -126,6 +145,8 @@ def apply(
         extra["nfs_tls_secrets_dir"] = str(secrets.resolve())
     if engine not in ("ansible", "pulumi"):
         raise UserError(f"--engine {engine!r}: use ansible (the default) or pulumi")
+    _engine_options(engine, check=check, diff=diff, tags=tags, batch=batch,
+                    max_fail=max_fail, preview=preview)
     if engine == "pulumi":
         from rscctl.apply import pulumi_engine
 

@@ -179,3 +179,20 @@ def test_missing_cli_exits_2_with_the_offline_install(lab: Any, tmp_path: Path) 
     assert "the Pulumi CLI (`pulumi`) is not on PATH" in err
     assert "pulumi plugin install resource command 1.2.1 --file" in err
     assert "pulumi-v3.272.0-linux-x64.tar.gz" in err
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--engine", "pulumi", "--check"], "--check"),
+    (["--engine", "pulumi", "--tags", "base", "--max-fail", "10"], "--tags, --max-fail"),
+    (["--engine", "pulumi", "--batch", "10"], "--batch"),
+    (["--preview"], "--preview is for --engine pulumi"),
+])
+def test_an_option_the_engine_would_ignore_is_refused(tmp_path: Path, args: list[str],
+                                                      named: str) -> None:
+    """`--check` ignored by the Pulumi path would change the nodes the operator only meant
+    to look at: refused before anything runs, whether or not `pulumi` is installed."""
+    res = subprocess.run([str(RSCCTL), "apply", "lab", "--out", str(tmp_path), *args],
+                         capture_output=True, text=True, cwd=ms.ROOT)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert named in " ".join(res.stderr.split())
