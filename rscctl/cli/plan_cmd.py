@@ -95,12 +95,18 @@ def failed_findings(plan: Plan) -> list[Finding]:
 def register(app: typer.Typer) -> None:
     @app.command()
     def validate(build: BuildArg) -> None:
-        """Load and validate a declaration; exit 2 with one clear message if it is wrong."""
-        b = load_build(build)
+        """Load and validate a declaration, and plan it (writing nothing): a mistake found only
+        while planning (a segment too small, a name server outside its network) is caught here
+        too. Exit 2 with one clear message if the declaration is wrong, 1 if a check fails."""
+        with cyclic_gc_paused():
+            b = load_build(build)
+            p = build_plan(b)
+        if not p.passed:
+            raise CheckFailed(failed_findings(p))
         c = b.compute
         console.print(
             f"{b.name}: valid ({c.gpu_nodes:,} nodes, {c.gpus:,} GPUs, "
-            f"{c.scalable_units} SUs, {c.spines} spines)"
+            f"{c.scalable_units} SUs, {c.spines} spines; {len(p.checks)} checks passed)"
         )
 
     @app.command()

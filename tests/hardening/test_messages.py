@@ -45,16 +45,19 @@ def _line_of(path: Path, text: str) -> int:
 
 def _plan_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], path: Path,
                   words: list[str]) -> str:
-    """`plan` exits 2 with one message holding `words`, and writes nothing."""
+    """`validate` and `plan` both exit 2 with one message holding `words` (validate plans
+    too, so a mistake found while planning is not "valid"), and write nothing."""
     out = tmp_path / "out"
-    assert main(["plan", str(path), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    flat = " ".join(err.split())
-    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
-    for word in words:
-        assert word in flat, f"{word!r} not in {flat!r}"
-    assert not out.exists()
+    flat = ""
+    for argv in (["validate", str(path)], ["plan", str(path), "--out", str(out)]):
+        assert main(argv) == 2, argv[0]
+        err = capsys.readouterr().err
+        flat = " ".join(err.split())
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+        assert "Traceback" not in err
+        for word in words:
+            assert word in flat, f"{word!r} not in {flat!r}"
+        assert not out.exists()
     return flat
 
 
