@@ -57,15 +57,24 @@ class Result:
 
 
 def _config(route: Route, host: str) -> dict[str, object]:
+    path = route.ssh_config or Path.home() / ".ssh" / "config"
+    text = path.read_text() if route.ssh_config is not None or path.is_file() else ""
+    return ssh_config_lookup(text, host)
+
+
+_PERCENT = "\x00rscctl-percent\x00"
+
+
+def ssh_config_lookup(text: str, host: str) -> dict[str, object]:
+    """paramiko's lookup of `host`, with ssh's `%%` (a literal `%`, as the lab's ProxyCommand
+    writes a path holding one) kept: paramiko leaves `%%` as two and would expand the `%h`
+    of `%%h`, so each `%%` is set aside before its expansion and put back as `%` after."""
     import paramiko
 
-    if route.ssh_config is None:
-        default = Path.home() / ".ssh" / "config"
-        cfg = paramiko.SSHConfig.from_path(str(default)) if default.is_file() \
-            else paramiko.SSHConfig()
-    else:
-        cfg = paramiko.SSHConfig.from_path(str(route.ssh_config))
-    return dict(cfg.lookup(host))
+    cfg = paramiko.SSHConfig.from_text(text.replace("%%", _PERCENT))
+    return {k: v.replace(_PERCENT, "%") if isinstance(v, str) else
+            [x.replace(_PERCENT, "%") for x in v] if isinstance(v, list) else v
+            for k, v in cfg.lookup(host).items()}
 
 
 def _known_hosts(route: Route, conf: dict[str, object]) -> Path:
