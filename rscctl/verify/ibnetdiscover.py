@@ -19,18 +19,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from rscctl.errors import Finding, UserError
 
 _RATE = r"\d+x(?:SDR|DDR|QDR|FDR10|FDR|EDR|HDR|NDR|XDR)"
-_DESC = r'"((?:[^"\\]|\\.)*)"'
+# A quoted description with backslash escapes, written as an unrolled loop: the same language as
+# `(?:[^"\\]|\\.)*` at a fraction of the cost (no alternation per character).
+_QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_DESC = r'"([^"\\]*(?:\\.[^"\\]*)*)"'  # _QUOTED, its text captured
 _HEADER = re.compile(r'^(Switch|Ca|Rt)\s+(\d+)\s+"([^"]+)"\s*#\s*' + _DESC + r"(.*)$")
-# One pattern for a whole port line (one match per line: phase 2 has 96,000 of them):
+# One pattern for a whole port line (one match per line: phase 2 has 96,000 of them), capturing
+# only what is kept (port, own port GUID, peer, peer port, a CA's own LID, rate):
 # [port](own port guid) "peer"[port](peer port guid)  # [lid N lmc N] "description" lid N RATE
 _PORT = re.compile(
-    r'\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*"([^"]+)"\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*#'
-    r"\s*(?:lid\s+(\d+)\s+lmc\s+\d+\s+)?" + _DESC + r"\s+lid\s+(\d+)\s+(" + _RATE
-    + r")(?:\s.*)?"
+    r'\[(\d+)\](?:\(([0-9a-fA-F]+)\))?\s*"([^"]+)"\[(\d+)\](?:\([0-9a-fA-F]+\))?\s*#'
+    r"\s*(?:lid\s+(\d+)\s+lmc\s+\d+\s+)?" + _QUOTED + r"\s+lid\s+\d+\s+("
+    + _RATE + r")(?:\s.*)?"
 )
 _KEYS = ("vendid=", "devid=", "sysimgguid=", "switchguid=", "caguid=", "routerguid=")
 _LID = re.compile(r"\blid\s+(\d+)")
@@ -87,17 +92,36 @@ def _guid(value: str, source: str, no: int) -> int:
 
 
 def parse_ibnetdiscover(text: str, source: str = "ibnetdiscover output") -> Topology:
-    """Nodes and links of an ibnetdiscover topology, every line checked (see the module)."""
+    """Nodes and links of an ibnetdiscover topology, every line checked (see the module).
+
+    One loop, the port line (96,000 in phase 2) handled inline: one match, three dict
+    stores; errors are worded by _port_error, off the hot path."""
     nodes: dict[str, DiscoveredNode] = {}
     current: DiscoveredNode | None = None
+    links: dict[int, tuple[str, int, str]] = {}
+    lines: dict[int, int] = {}
     guid: int | None = None
+    port_line = _PORT.fullmatch
     for no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             current = None
             continue
         if line[0] == "[":
-            current = _port_line(current, line, source, no)
+            m = port_line(line)
+            if m is None or current is None:
+                raise _port_error(current, line, source, no)
+            port_s, own_guid, peer, peer_port, own_lid, rate = m.groups()
+            port = int(port_s)
+            if port in links:
+                raise DiscoveredFileError(f"{source}:{no}: port {port} of {current.desc!r} is "
+                                          f"listed twice; {WHOLE_OUTPUT}")
+            if own_guid:
+                current.port_guids[port] = int(own_guid, 16)
+            if own_lid is not None and current.kind == "Ca" and not current.lid:
+                current.lid = int(own_lid)
+            links[port] = (peer, int(peer_port), rate)
+            lines[port] = no
             continue
         if line[0] == "#":
             continue
@@ -106,72 +130,77 @@ def parse_ibnetdiscover(text: str, source: str = "ibnetdiscover output") -> Topo
             if key in ("switchguid", "caguid", "routerguid"):
                 guid = _guid(value, source, no)
             continue
-        m = _HEADER.match(line)
-        if m is None:
+        h = _HEADER.match(line)
+        if h is None:
             raise DiscoveredFileError(
                 f"{source}:{no}: {line[:80]!r} is not a line of ibnetdiscover's topology "
                 f"format (Switch/Ca record, port line, key=value, # comment); {WHOLE_OUTPUT}")
-        kind, ports, node_id, desc, rest = m.groups()
+        kind, ports, node_id, desc, rest = h.groups()
         if node_id in nodes:
             raise DiscoveredFileError(f"{source}:{no}: node {node_id} is listed twice (first at "
                                       f"line {nodes[node_id].line}); {WHOLE_OUTPUT}")
         lid = _LID.search(rest)
         current = DiscoveredNode(kind, node_id, desc, int(ports), guid,
                                  lid=int(lid.group(1)) if lid else 0, line=no)
+        links, lines = current.links, current.port_lines
         nodes[node_id] = current
         guid = None
     return Topology(nodes)
 
 
-def _port_line(current: DiscoveredNode | None, line: str, source: str,
-               no: int) -> DiscoveredNode:
+def _port_error(current: DiscoveredNode | None, line: str, source: str,
+                no: int) -> DiscoveredFileError:
     if current is None:
-        raise DiscoveredFileError(f"{source}:{no}: port line outside a Switch or Ca record; "
-                                  f"{WHOLE_OUTPUT}")
-    p = _PORT.fullmatch(line)
-    if p is None:
-        raise DiscoveredFileError(f"{source}:{no}: cannot read port line {line[:100]!r} (want "
-                                  '[port] "peer"[port] # "description" lid N 4xHDR); '
-                                  f"{WHOLE_OUTPUT}")
-    port_s, own_guid, peer, peer_port_s, _, own_lid, _, _, rate = p.groups()
-    port, peer_port = int(port_s), int(peer_port_s)
-    if port in current.links:
-        raise DiscoveredFileError(f"{source}:{no}: port {port} of {current.desc!r} is listed "
-                                  f"twice; {WHOLE_OUTPUT}")
-    if own_guid:
-        current.port_guids[port] = int(own_guid, 16)
-    if own_lid is not None and current.kind == "Ca" and not current.lid:
-        current.lid = int(own_lid)
-    current.links[port] = (peer, peer_port, rate)
-    current.port_lines[port] = no
-    return current
+        return DiscoveredFileError(f"{source}:{no}: port line outside a Switch or Ca record; "
+                                   f"{WHOLE_OUTPUT}")
+    return DiscoveredFileError(f"{source}:{no}: cannot read port line {line[:100]!r} (want "
+                               '[port] "peer"[port] # "description" lid N 4xHDR); '
+                               f"{WHOLE_OUTPUT}")
 
 
 def check_whole(topo: Topology, source: str) -> None:
-    """Refuse a topology that is not a whole discovery (see the module docstring)."""
-    if not topo.nodes:
+    """Refuse a topology that is not a whole discovery (see the module docstring).
+
+    A node passes on one lean loop (port range by min/max, far node, link back); only a node
+    that fails is walked again by _refuse_node, port by port, for the first problem's words."""
+    nodes = topo.nodes
+    if not nodes:
         raise DiscoveredFileError(f"{source}: no Switch or Ca record: not ibnetdiscover "
                                   f"output; {WHOLE_OUTPUT}")
-    for node in topo.nodes.values():
-        if not node.links:  # ibnetdiscover reached it over a link: it lists at least one
-            raise DiscoveredFileError(f"{source}:{node.line}: {node.desc!r} lists no link (the "
-                                      f"file is cut); {WHOLE_OUTPUT}")
-        for port, (peer, peer_port, _) in node.links.items():
-            no = node.port_lines[port]
-            if port < 1 or port > node.ports:
-                raise DiscoveredFileError(f"{source}:{no}: port {port} of {node.desc!r}, which "
-                                          f"has {node.ports} ports; {WHOLE_OUTPUT}")
-            far = topo.nodes.get(peer)
-            if far is None:
-                raise DiscoveredFileError(
-                    f"{source}:{no}: {node.desc!r} port {port} links to {peer}, which the file "
-                    f"never lists (the file is cut); {WHOLE_OUTPUT}")
-            back = far.links.get(peer_port)
-            if back is None or back[:2] != (node.node_id, port):
-                raise DiscoveredFileError(
-                    f"{source}:{no}: {node.desc!r} port {port} links to {far.desc!r} port "
-                    f"{peer_port}, which does not link back (the file is cut or edited); "
-                    f"{WHOLE_OUTPUT}")
+    get = nodes.get
+    for nid, node in nodes.items():
+        links = node.links
+        if not links or min(links) < 1 or max(links) > node.ports:
+            _refuse_node(topo, node, source)
+        for port, (peer, peer_port, _) in links.items():
+            far = get(peer)
+            back = far.links.get(peer_port) if far is not None else None
+            if back is None or back[1] != port or back[0] != nid:
+                _refuse_node(topo, node, source)
+
+
+def _refuse_node(topo: Topology, node: DiscoveredNode, source: str) -> NoReturn:
+    """The first thing wrong with one node's links, as a DiscoveredFileError."""
+    if not node.links:  # ibnetdiscover reached it over a link: it lists at least one
+        raise DiscoveredFileError(f"{source}:{node.line}: {node.desc!r} lists no link (the "
+                                  f"file is cut); {WHOLE_OUTPUT}")
+    for port, (peer, peer_port, _) in node.links.items():
+        no = node.port_lines[port]
+        if port < 1 or port > node.ports:
+            raise DiscoveredFileError(f"{source}:{no}: port {port} of {node.desc!r}, which "
+                                      f"has {node.ports} ports; {WHOLE_OUTPUT}")
+        far = topo.nodes.get(peer)
+        if far is None:
+            raise DiscoveredFileError(
+                f"{source}:{no}: {node.desc!r} port {port} links to {peer}, which the file "
+                f"never lists (the file is cut); {WHOLE_OUTPUT}")
+        back = far.links.get(peer_port)
+        if back is None or back[:2] != (node.node_id, port):
+            raise DiscoveredFileError(
+                f"{source}:{no}: {node.desc!r} port {port} links to {far.desc!r} port "
+                f"{peer_port}, which does not link back (the file is cut or edited); "
+                f"{WHOLE_OUTPUT}")
+    raise AssertionError(f"check_whole: {node.node_id} failed a check _refuse_node passes")
 
 
 def read_discovered(text: str, source: str) -> Topology:
