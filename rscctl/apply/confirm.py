@@ -64,6 +64,25 @@ def rolled_back_since(status: Mapping[str, Any], since: float) -> bool:
     return bool(rb) and float(rb.get("at", 0)) >= since and status.get("pending") is None
 
 
+def after_timeout_answer(rc: int, status: Mapping[str, Any], since: float) -> Outcome:
+    """What `rscctl-fw-guard status` says of a host the first confirm could not reach, once
+    its timeout has passed. Pure. A lost confirm is not a failed host: with nothing pending
+    and no rollback, either that confirm landed (its record is newer than the batch) or the
+    batch loaded nothing (a no-change run); only a change still pending past its timeout (the
+    node's rollback timer did not fire) is a failure."""
+    if rc != 0:
+        return Outcome("failed", f"status: rc {rc}")
+    if rolled_back_since(status, since):
+        return Outcome("rolled back", str(status["rolled_back"].get("why", "")))
+    if status.get("pending") is not None:
+        return Outcome("failed", "still pending after its timeout: the node's rollback "
+                       "timer did not fire (see `rscctl-fw-guard status` on the node)")
+    confirmed = status.get("confirmed") or {}
+    if confirmed and float(confirmed.get("at", 0)) >= since:
+        return Outcome("confirmed", "by the first confirm, whose answer was lost")
+    return Outcome("none", "nothing was pending")
+
+
 class Guard:
     """Confirms each batch's firewall changes; one bastion connection for the whole run."""
 
@@ -94,10 +113,7 @@ class Guard:
             doc = json.loads(out)
         except ValueError:
             return Outcome("failed", f"status: {(err or out).strip()[-200:]}")
-        if rc == 0 and rolled_back_since(doc, since):
-            return Outcome("rolled back", str(doc["rolled_back"].get("why", "")))
-        # reachable again and nothing pending: the change was confirmed by our first try
-        return Outcome("failed", "reachable after the timeout, but no rollback recorded")
+        return after_timeout_answer(rc, doc, since)
 
     def confirm(self, hosts: list[str], started: float, ended: float) -> dict[str, Outcome]:
         """Confirm on every host; the unreachable ones are asked again once the timeout has
@@ -140,9 +156,11 @@ def start(opts: Any, say: Say) -> Guard | None:
 
 
 def after_batch(guard: Guard, results: Mapping[str, Any], started: float) -> None:
-    """Confirm the batch's hosts that finished their play; mark the others' fate in
-    `results` (run.HostResult: a rolled-back or unreachable host fails the batch)."""
-    ready = [h for h, r in results.items() if r.status in ("ok", "changed")]
+    """Confirm the batch's hosts that finished their play with a change; mark their fate in
+    `results` (run.HostResult: a rolled-back or unreachable host fails the batch). A host
+    that changed nothing loaded no ruleset (the guard's load reports a change), so it has
+    nothing to confirm: a no-change rerun opens no confirm session at all."""
+    ready = [h for h, r in results.items() if r.status == "changed"]
     for host, o in guard.confirm(ready, started, time.time()).items():
         r = results[host]
         if o.state == "rolled back":
