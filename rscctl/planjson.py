@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import MISSING, fields
 from itertools import starmap
 from json.encoder import encode_basestring
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -285,7 +285,8 @@ def _records(section: str, value: Any, text_clean: bool) -> list[tuple[Any, ...]
         i = _first(tuple(rows), lambda r: type(r) is not list or len(r) != n)
         raise _Bad(f"a record must be a list of {n} values ({', '.join(names)})",
                    section, i)
-    cols = [tuple(map(itemgetter(j), rows)) for j in range(n)]
+    # Transposed in one C pass (rows all have n values, checked above).
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(n)]
     for (name, ann), col in zip(_FIELDS[section], cols, strict=True):
         _check_column(section, name, ann, col, text_clean)
     return cols
