@@ -165,8 +165,12 @@ class Box:
 DRIVER_ENV = "LAB_DRIVER"
 # `rscctl apply --lab` on VMs: systemd runs, so services restart, nftables.service is enabled
 # and the networkd units reload. Only the NFS mounts are written but not started: Debian 12
-# has no tlshd (ktls-utils comes with 13) and a VM lab has no NFS server.
-VM_VARS: dict[str, object] = {"nfs_tls_systemd": False}
+# has no tlshd (ktls-utils comes with 13) and a VM lab has no NFS server. Under emulation on a
+# busy machine sudo can take over Ansible's 10 s to prompt (the host was reported
+# unreachable): a minute. The health timer's first check 10 s after boot, not a minute (the VM
+# tests wait for it after a reboot).
+VM_VARS: dict[str, object] = {"nfs_tls_systemd": False, "ansible_ssh_timeout": 60,
+                              "health_boot_delay": "10s"}
 
 
 def kvm_runs_guest(box: Box, timeout: float = 20.0) -> bool:
