@@ -293,8 +293,8 @@ class _Matcher:
         for nid, i in index.items():
             if i < first:
                 ids[i] = nid
-        none: dict[int, tuple[str, int, str]] = {}
-        at = [found[nid].links if nid is not None else none for nid in ids]
+        unseen: dict[int, tuple[str, int, str]] = {}  # the ports of a node not discovered
+        at = [found[nid].links if nid is not None else unseen for nid in ids]
         links = self.fab.links
         got = list(map(dict.get, map(at.__getitem__, map(_A, links)), map(_A_PORT, links)))
         want = list(zip(map(ids.__getitem__, map(_B, links)), map(_B_PORT, links),
@@ -304,12 +304,12 @@ class _Matcher:
                                                         same))
         matched.update(compress(map(itemgetter(0), want), same))
         missing: dict[IbLink, None] = {}
-        for k in compress(range(len(links)), map(not_, same)):
+        for k in compress(range(len(links)), map(not_, same)):  # a few, or none
             link, g, w = links[k], got[k], want[k]
             if g is None or g[1] != w[1] or g[0] != w[0]:
                 missing[link] = None
                 continue
-            self._rate(link, g[2])
+            self._rate(link, g[2])  # in place but at another rate: matched all the same
             matched[ids[link.a]] += 1
             matched[g[0]] += 1
         have: dict[NodeEnd, tuple[NodeEnd, str]] = {}
