@@ -168,8 +168,8 @@ def check_whole(topo: Topology, source: str) -> None:
         raise DiscoveredFileError(f"{source}: no Switch or Ca record: not ibnetdiscover "
                                   f"output; {WHOLE_OUTPUT}")
     get = nodes.get
-    for nid, node in nodes.items():
-        links = node.links
+    for node in nodes.values():
+        nid, links = node.node_id, node.links
         if not links or min(links) < 1 or max(links) > node.ports:
             _refuse_node(topo, node, source)
         for port, (peer, peer_port, _) in links.items():
