@@ -1,0 +1,90 @@
+"""rsc.cluster.files and rsc.cluster.units, run by ansible itself on a local connection.
+
+The roles write everything in one call per role (each call costs ~5 s of guest CPU on the
+lab's VMs), so what the per-file modules did must hold here: a file nft refuses is never
+written, a secret never shows in a diff or the result, a unit file only where systemd runs,
+check mode changes nothing. This machine runs no systemd, so units is seen refusing or
+skipping, as it does in the lab's containers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ansiblehelp import BIN, ROOT, ansible_env
+
+
+def _module(tmp_path: Path, name: str, args: dict[str, Any], *flags: str) -> dict[str, Any]:
+    """One module call on localhost; its JSON result (ad-hoc's `localhost | STATUS => {...}`,
+    after the diff when --diff is given)."""
+    res = subprocess.run(
+        [str(BIN / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "-m",
+         f"rsc.cluster.{name}", "-a", json.dumps(args), "-e",
+         f"ansible_python_interpreter={BIN / 'python'}", *flags],
+        env=ansible_env(tmp_path, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                        ANSIBLE_NOCOLOR="1"),
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=120)
+    at = res.stdout.rfind("localhost | ")
+    assert at >= 0, res.stdout[-2000:] + res.stderr[-2000:]
+    out: dict[str, Any] = json.loads(res.stdout[res.stdout.index("{", at):])
+    out["stdout_before"] = res.stdout[:at]
+    out["failed"] = res.stdout[at:].split()[2].startswith("FAILED")
+    return out
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="writes files owned by root")
+
+
+@needs_root
+def test_files_writes_directories_checked_files_and_secrets_in_one_call(tmp_path: Path) -> None:
+    d = tmp_path / "state"
+    args = {"directories": [{"path": str(d), "mode": "0700"}],
+            "files": [{"dest": str(d / "planned.nft"), "content": "table inet t {}\n",
+                       "mode": "0600", "validate": "nft -c -f %s"},
+                      {"dest": str(tmp_path / "unit"), "content": "x\n",
+                       "requires": str(tmp_path / "no-systemd-here")}],
+            "secrets": [{"dest": str(tmp_path / "node.key"), "content": "SECRET-KEY-BYTES\n"}]}
+    check = _module(tmp_path, "files", args, "--check", "--diff")
+    assert check["changed"] and not d.exists(), check
+    first = _module(tmp_path, "files", args, "--diff")
+    assert first["changed_files"] == [str(d), str(d / "planned.nft"), str(tmp_path / "node.key")]
+    assert first["skipped_files"] == [str(tmp_path / "unit")] and not (tmp_path / "unit").exists()
+    assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    assert (d / "planned.nft").read_text() == "table inet t {}\n"
+    assert stat.S_IMODE((tmp_path / "node.key").stat().st_mode) == 0o600
+    shown = json.dumps(first)  # the result and, before it, the diff
+    assert "table inet t" in shown, "the diff is shown"
+    assert "SECRET-KEY-BYTES" not in shown, "a secret shows in the result or diff"
+    assert "+(secret, not shown)" in first["stdout_before"], first["stdout_before"]
+    again = _module(tmp_path, "files", args)
+    assert not again["changed"] and again["changed_files"] == [], again
+
+
+@needs_root
+@pytest.mark.skipif(shutil.which("nft") is None, reason="nft checks the ruleset")
+def test_files_never_writes_what_validate_refuses(tmp_path: Path) -> None:
+    dest = tmp_path / "planned.nft"
+    dest.write_text("table inet t {}\n")
+    res = _module(tmp_path, "files", {"files": [{"dest": str(dest), "content": "table inet {\n",
+                                                 "validate": "nft -c -f %s"}]})
+    assert res["failed"] and "refused the new content" in res["msg"], res
+    assert dest.read_text() == "table inet t {}\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".rsc-")] == []
+
+
+def test_units_without_systemd_fails_or_skips_as_asked(tmp_path: Path) -> None:
+    if Path("/run/systemd/system").is_dir():
+        pytest.skip("systemd runs here: the VM tests cover the units module")
+    unit = {"units": [{"name": "rscctl-health.timer", "enabled": True, "state": "started"}]}
+    res = _module(tmp_path, "units", unit)
+    assert res["failed"] and "systemd does not run this host" in res["msg"], res
+    res = _module(tmp_path, "units", {**unit, "without_systemd": "skip"})
+    assert not res["failed"] and res["systemd"] is False and not res["changed"], res
