@@ -8,7 +8,6 @@ and nothing written anywhere.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -183,13 +182,11 @@ def test_pki_and_verify_refuse_an_unknown_device(
 
 
 def test_a_good_plan_reads_back_the_same(phase1_plan: Plan, tmp_path: Path) -> None:
-    """The checks accept what the planner writes (every record kind), and stay quick: phase
-    1's ~40,000 records in well under a second (phase 2's ~94,000: ~0.5 s, as before)."""
+    """The checks accept what the planner writes (every record kind). Their speed is
+    benchmarks/fabric_bench.py's (plan.json read), never a timed test."""
     path = tmp_path / "plan.json"
     path.write_text(generate_plan_json(phase1_plan))
-    start = time.perf_counter()
     back = read_plan(path)
-    assert time.perf_counter() - start < 1.0
     assert back == phase1_plan
     with pytest.raises(UserError, match=r"plan.json:1: not a plan"):
         parse_plan_json("[]", "plan.json")

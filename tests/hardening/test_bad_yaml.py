@@ -6,7 +6,6 @@ a `catalog:` pointing at a system file never has its contents printed."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,9 +99,8 @@ def test_billion_laughs_refused_fast(tmp_path: Path, capsys: pytest.CaptureFixtu
     path = tmp_path / "src" / "bad.yaml"
     path.parent.mkdir()
     path.write_text(_laughs())
-    start = time.perf_counter()
+    # the expansion is never done: the alias count stops it (the timeout catches a hang)
     assert_file_refused(tmp_path, capsys, path, [f"more than {MAX_ALIASES} alias uses"])
-    assert time.perf_counter() - start < 2.0
 
 
 @pytest.mark.timeout(20)
