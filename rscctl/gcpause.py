@@ -7,9 +7,10 @@ those passes find nothing: they cost `rscctl verify cabling` ~0.8 s of ~2.5 s CP
 
 Objects made while the collector is off still sit in its youngest generation, so the first
 collection after it is back would walk all 2 million once (~0.06 s): the block ends with
-gc.freeze(), which moves what is alive then out of the collector's sight. Reference counting
-still frees every one of them when it is dropped; only garbage in a reference cycle that is
-alive at that moment stays until the process ends (a command's process ends soon after).
+gc.freeze() then gc.unfreeze(), which hands what is alive then to the oldest generation
+unscanned, where only a rare full collection looks at it. Reference counting still frees
+every one of them when it is dropped, and a cycle among them is still collected by that full
+pass (in-process callers, the test suite, run many commands in one process).
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from contextlib import contextmanager
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Collector off inside the block; what it built frozen; collector back to its previous
-    state after (also on an error)."""
+    """Collector off inside the block; what it built moved to the oldest generation;
+    collector back to its previous state after (also on an error)."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         gc.freeze()
+        gc.unfreeze()
         if was:
             gc.enable()
 

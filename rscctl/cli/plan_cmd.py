@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +17,7 @@ from rscctl.cli.netsummary import network_summary
 from rscctl.declare import load_build
 from rscctl.errors import CheckFailed, Finding, UserError
 from rscctl.export import EXPORTERS, render
+from rscctl.gcpause import paused_gc
 from rscctl.outputs import check_out_dir, write_output_set
 from rscctl.planjson import read_plan
 from rscctl.planner import build_plan
@@ -64,27 +62,6 @@ def print_summary(plan: Plan, seconds: float, out: Path | None) -> None:
     console.print(f"planned {plan.build} in {seconds:.2f} s{where}")
 
 
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a plan is built and rendered.
-
-    A phase-2 plan is ~300,000 small acyclic records; the collector would scan them again
-    every few hundred allocations and find nothing to free (~0.4 s of a ~4 s run). Reference
-    counting still frees everything; the collector runs again once the command is done.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # Hand what was made to the oldest generation unscanned (freeze, then unfreeze): left
-        # young, all of it would be scanned at the first allocation after enable (~0.15 s).
-        gc.freeze()
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()
-
-
 def failed_findings(plan: Plan) -> list[Finding]:
     return [
         Finding(f["check"], tuple(f["devices"]), f["message"], f["fix"])
@@ -98,7 +75,7 @@ def register(app: typer.Typer) -> None:
         """Load and validate a declaration, and plan it (writing nothing): a mistake found only
         while planning (a segment too small, a name server outside its network) is caught here
         too. Exit 2 with one clear message if the declaration is wrong, 1 if a check fails."""
-        with cyclic_gc_paused():
+        with paused_gc():
             b = load_build(build)
             p = build_plan(b)
         if not p.passed:
@@ -126,7 +103,7 @@ def register(app: typer.Typer) -> None:
         out_dir = default_out(build, out)
         kinds = _kinds(only)
         check_out_dir(out_dir)  # refuse --out . before the work, not after it
-        with cyclic_gc_paused():
+        with paused_gc():
             b = load_build(build)
             p = build_plan(b)
             if p.passed:
@@ -151,7 +128,7 @@ def register(app: typer.Typer) -> None:
         """Write deliverables from an existing out/BUILD/plan.json, without planning again."""
         out_dir = default_out(build, out)
         kinds = _kinds(only)
-        with cyclic_gc_paused():
+        with paused_gc():
             plan = read_plan(out_dir / "plan.json")
             check_out_dir(out_dir)
             files = render(plan, kinds)
