@@ -207,6 +207,7 @@ def routing(
 ) -> None:
     """Trace every flow of the shift permutations (node i to node i+k, every k, every rail)
     through the forwarding tables; report the worst link load per shift and overall."""
+    from rscctl.gcpause import paused_gc
     from rscctl.verify.ibnetdiscover import read_discovered
     from rscctl.verify.routing import read_lfts, shift_loads
 
@@ -225,7 +226,9 @@ def routing(
         topo_text, lft_text = (_read_text(discovered, "--discovered"),
                                _read_text(lfts, "--lfts"))
         topo_src, lft_src = str(discovered), str(lfts)
-    rep = shift_loads(plan, read_discovered(topo_text, topo_src), read_lfts(lft_text, lft_src))
+    with paused_gc():  # large acyclic tables, as in `verify cabling`
+        rep = shift_loads(plan, read_discovered(topo_text, topo_src),
+                          read_lfts(lft_text, lft_src))
     if fmt == "json":
         typer.echo(json.dumps(rep.as_dict(), indent=1, sort_keys=True))
     else:
