@@ -15,10 +15,12 @@ import os
 import ssl
 import stat
 import sys
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ PAGE = 1000  # NetBox's default MAX_PAGE_SIZE
 CHUNK = 500  # objects per bulk write: one transaction each
 PARALLEL = 4  # pages fetched at once
 TIMEOUT_S = 300.0
+WRITERS_ENV = "RSCCTL_NETBOX_WRITERS"
+WRITERS = 3  # bulk writes at once, each on its own lane of disjoint objects
+DEADLOCK_TRIES = 4
 
 JSON = Any
 
@@ -53,6 +58,37 @@ class Secret:
 
 class NetBoxError(UserError):
     """NetBox refused a request or could not be reached: exit 2, one message."""
+
+
+class Deadlock(NetBoxError):
+    """PostgreSQL broke a deadlock by failing this request: its transaction was rolled back
+    whole (NetBox writes a bulk request atomically), so sending it again is safe."""
+
+
+def writers() -> int:
+    """Bulk writes in flight at once: RSCCTL_NETBOX_WRITERS (1 = one after another)."""
+    raw = os.environ.get(WRITERS_ENV, "").strip()
+    if not raw:
+        return WRITERS
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise UserError(f"{WRITERS_ENV}={raw!r}: not a number from 1 to 16; fix: e.g. "
+                        f"{WRITERS_ENV}=3, or unset it")
+    return int(raw)
+
+
+def lanes(objs: Sequence[Any], group: Callable[[Any], Hashable], n: int) -> list[list[int]]:
+    """Indexes of `objs` dealt into at most n lanes so that a group (e.g. the objects of one
+    device) is never split between lanes; lanes balanced by size, each in request order.
+
+    Why: two requests at once that lock the same rows in different orders deadlock (a device
+    type's device counter, a device's interface counter); requests on disjoint groups do not."""
+    groups: dict[Hashable, list[int]] = {}
+    for i, o in enumerate(objs):
+        groups.setdefault(group(o), []).append(i)
+    out: list[list[int]] = [[] for _ in range(max(1, min(n, len(groups))))]
+    for members in sorted(groups.values(), key=len, reverse=True):
+        min(out, key=len).extend(members)
+    return [sorted(lane) for lane in out if lane]
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -144,6 +180,8 @@ class NetBoxClient:
         self._opener = urllib.request.build_opener(
             urllib.request.HTTPSHandler(context=self._ssl), _NoRedirect)
         self.requests = 0
+        self._count = threading.Lock()
+        self.deadlocks = 0  # requests sent again after PostgreSQL broke a deadlock
         host = urllib.parse.urlsplit(self.url).hostname or ""
         if self.url.startswith("http://") and host not in ("127.0.0.1", "::1", "localhost"):
             print(f"warning: {self.url} is plain http: the token crosses the network "
@@ -161,7 +199,8 @@ class NetBoxClient:
         req.add_header("Authorization", self._auth())
         if data is not None:
             req.add_header("Content-Type", "application/json")
-        self.requests += 1
+        with self._count:
+            self.requests += 1
         shown = path.split("?", 1)[0]
         try:
             with self._opener.open(req, timeout=self.timeout) as resp:
@@ -174,6 +213,8 @@ class NetBoxClient:
                                   "after a redirect; fix: give --url as NetBox's own address "
                                   "(https, its host name)") from None
             answer = _answer(exc.read())
+            if exc.code == 500 and "deadlock detected" in answer:
+                raise Deadlock(f"NetBox at {self.url}: {method} {shown}: {answer}") from None
             if exc.code in (401, 403):
                 raise NetBoxError(f"NetBox at {self.url} refused the token ({exc.code}: "
                                   f"{answer}); fix: give a valid token with write access "
@@ -222,23 +263,62 @@ class NetBoxClient:
         for i in range(0, len(objs), CHUNK):
             yield list(objs[i:i + CHUNK])
 
-    def create(self, endpoint: str, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """POST lists, one after another: NetBox's counters (a device type's device count, a
-        device's interface count) deadlock two bulk creates at once (measured: 500, deadlock
-        detected on dcim_devicetype). Returns the created objects (with ids) in order."""
-        out: list[dict[str, Any]] = []
-        for chunk in self._chunks(objs):
-            out.extend(self.request("POST", f"/api/{endpoint}/", chunk))
-        return out
+    def _write(self, method: str, endpoint: str, chunk: list[dict[str, Any]]) -> JSON:
+        """One bulk request, sent again when PostgreSQL chose it as a deadlock's victim."""
+        for attempt in range(DEADLOCK_TRIES):
+            try:
+                return self.request(method, f"/api/{endpoint}/", chunk)
+            except Deadlock:
+                if attempt == DEADLOCK_TRIES - 1:
+                    raise
+                with self._count:
+                    self.deadlocks += 1
+                time.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
 
-    def update(self, endpoint: str, objs: Sequence[dict[str, Any]]) -> None:
-        """PATCH lists of {id, changed fields}."""
-        for chunk in self._chunks(objs):
-            self.request("PATCH", f"/api/{endpoint}/", chunk)
+    def _lanes(self, method: str, endpoint: str, objs: Sequence[dict[str, Any]],
+               group: Callable[[dict[str, Any]], Hashable] | None) -> list[dict[str, Any]]:
+        """Bulk requests of `objs`; with `group`, lanes of disjoint groups at once (each lane
+        one request after another), else one request at a time. Answers in `objs`' order."""
+        n = writers() if group is not None else 1
+        order = lanes(objs, group, n) if group is not None and n > 1 else [
+            list(range(len(objs)))]
+
+        def run(lane: list[int]) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            for chunk in self._chunks([objs[i] for i in lane]):
+                out.extend(self._write(method, endpoint, chunk) or [])
+            return out
+
+        if len(order) == 1:
+            done = [run(order[0])]
+        else:
+            with ThreadPoolExecutor(len(order)) as pool:
+                done = list(pool.map(run, order))
+        result: list[dict[str, Any]] = [{}] * len(objs)
+        for lane, answers in zip(order, done, strict=True):
+            for i, a in zip(lane, answers, strict=True):
+                result[i] = a
+        return result
+
+    def create(self, endpoint: str, objs: Sequence[dict[str, Any]],
+               group: Callable[[dict[str, Any]], Hashable] | None = None
+               ) -> list[dict[str, Any]]:
+        """POST lists; returns the created objects (with ids) in `objs`' order. Without
+        `group`, one request after another: two bulk creates that share a counter row (a
+        device type's device count, a device's interface count) deadlocked when sent at once;
+        with it, lanes of objects whose groups (their device type, their device) differ."""
+        return self._lanes("POST", endpoint, objs, group)
+
+    def update(self, endpoint: str, objs: Sequence[dict[str, Any]],
+               group: Callable[[dict[str, Any]], Hashable] | None = None) -> None:
+        """PATCH lists of {id, changed fields}; lanes as for create."""
+        self._lanes("PATCH", endpoint, objs, group)
 
     def delete(self, endpoint: str, ids: Sequence[int]) -> None:
         for chunk in self._chunks([{"id": i} for i in ids]):
-            self.request("DELETE", f"/api/{endpoint}/", chunk)
+            self._write("DELETE", endpoint, chunk)
 
 
-__all__ = ["TOKEN_ENV", "NetBoxClient", "NetBoxError", "Secret", "read_token", "validate_url"]
+__all__ = ["TOKEN_ENV", "WRITERS_ENV", "Deadlock", "NetBoxClient", "NetBoxError", "Secret",
+           "lanes", "read_token", "validate_url", "writers"]

@@ -10,7 +10,7 @@ A cable is known by its label (the plan's cable ID); one whose ends moved is pat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,12 +84,12 @@ def compute(plan: Plan, cur: Current, prune: bool) -> PushPlan:
             diff = tuple(f for f in kind.fields if obj.values.get(f) != values.get(f))
             if not diff:
                 kp.same += 1
-            elif obj.tagged:
+            elif cur.owned(kind.name, obj):
                 kp.update.append(Change(key, values, obj, diff))
             else:
                 kp.foreign.append(Change(key, values, obj, diff))
         for key, obj in have.items():
-            if key in want[kind.name] or not obj.tagged:
+            if key in want[kind.name] or not cur.owned(kind.name, obj):
                 continue
             if prune and kind.in_site:
                 kp.delete.append(Change(key, obj.values, obj))
@@ -226,6 +226,29 @@ def _payload(kind: str, v: Values, ids: _Ids, fields: tuple[str, ...] | None) ->
     return {k: x for k, x in full.items() if k in want}
 
 
+def _by_id(o: dict[str, Any]) -> Hashable:
+    key: Hashable = o["id"]
+    return key
+
+
+def _by_label(o: dict[str, Any]) -> Hashable:
+    key: Hashable = o["label"]
+    return key
+
+
+# Which creates may run at once, and on what they must not overlap (NetBoxClient.create's
+# lanes): devices of one device type in one lane (its device counter), a device's interfaces
+# in one lane (its interface counter), racks by location; every cable has ports of its own
+# (a port holds one cable), so cables go on any lane. Writes that still deadlock are sent
+# again (the request's transaction was rolled back whole).
+LANES: dict[str, Callable[[dict[str, Any]], Hashable]] = {
+    "racks": lambda o: o["location"],
+    "devices": lambda o: o["device_type"],
+    "interfaces": lambda o: o["device"],
+    "cables": _by_label,
+}
+
+
 def apply(nb: NetBoxClient, pp: PushPlan, cur: Current, say: Callable[[str], None]) -> None:
     """Write the changes: deletes first (cables first), then creates and updates in import
     order, each kind in bulk requests."""
@@ -254,16 +277,18 @@ def apply(nb: NetBoxClient, pp: PushPlan, cur: Current, say: Callable[[str], Non
                         for c in batch]))
         elif kp.create and kind.name != "cables":
             ids.add(kind.name, kp.create, nb.create(kind.endpoint, [
-                {**_payload(kind.name, c.values, ids, None), "tags": tags} for c in kp.create]))
+                {**_payload(kind.name, c.values, ids, None), "tags": tags} for c in kp.create],
+                LANES.get(kind.name)))
         if kp.update and kind.name == "cables":
             _update_cables(nb, kp, cur, ids, tags)
         elif kp.update:
             nb.update(kind.endpoint, [
                 {"id": c.obj.id, **_payload(kind.name, c.values, ids, c.fields)}
-                for c in kp.update if c.obj])
+                for c in kp.update if c.obj], _by_id if kind.name == "interfaces" else None)
         if kind.name == "cables" and kp.create:
             ids.add(kind.name, kp.create, nb.create(kind.endpoint, [
-                {**_payload(kind.name, c.values, ids, None), "tags": tags} for c in kp.create]))
+                {**_payload(kind.name, c.values, ids, None), "tags": tags} for c in kp.create],
+                LANES["cables"]))
         if kp.create or kp.update:
             say(f"wrote {kind.name} in {time.monotonic() - start:.1f} s")
 
@@ -305,7 +330,8 @@ def push(nb: NetBoxClient, plan: Plan, *, dry_run: bool, prune: bool,
         return pp
     if not dry_run:
         apply(nb, pp, cur, say)
-        say(f"pushed {pp.changes} changes to {nb.url} in {nb.requests} requests")
+        again = f" ({nb.deadlocks} sent again after a deadlock)" if nb.deadlocks else ""
+        say(f"pushed {pp.changes} changes to {nb.url} in {nb.requests} requests{again}")
     else:
         say(f"dry run: {pp.changes} changes, nothing written")
     return pp

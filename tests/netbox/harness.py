@@ -41,6 +41,7 @@ PEPPER = "rscctl-tests-only-pepper-rscctl-tests-only-pepper-0123456789"
 
 CONFIG = f"""\
 ALLOWED_HOSTS = ['*']
+DEBUG = False  # DEBUG keeps every SQL query of a request in memory: far slower bulk writes
 DATABASES = {{'default': {{'NAME': {LIVE_DB!r}, 'USER': {DB_USER!r}, 'PASSWORD': {DB_PASSWORD!r},
     'HOST': '127.0.0.1', 'PORT': '5432', 'CONN_MAX_AGE': 0}}}}
 REDIS = {{
@@ -224,9 +225,13 @@ def start(workers: int = 2) -> Server:
     port = free_port()
     log = CACHE / "gunicorn.log"
     out = log.open("wb")
+    # NetBox's own gunicorn.py (threads 3, max_requests 5000, as a deployment uses it); the
+    # flags override its bind, its workers (2n+1 = 5 there: too many for 2 shared cores) and
+    # its 120 s timeout (a bulk request of 500 cables takes longer on a loaded machine).
+    conf = next(VENV.glob("lib/python3*/site-packages/netbox/_data/contrib/gunicorn.py"))
     proc = subprocess.Popen(
-        [str(VENV / "bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", "3", "--timeout", "600", "netbox.wsgi"],
+        [str(VENV / "bin/gunicorn"), "--config", str(conf), "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--timeout", "600", "netbox.wsgi"],
         env=env(), stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
