@@ -66,6 +66,7 @@ class Options:
     diff: bool = False
     forks: int = 50
     batch: str = "su"
+    canary: bool = True  # one GPU node alone first (--no-canary: a re-run on a known-good set)
     max_fail: float = 0.0
     extra_vars: dict[str, Any] = field(default_factory=dict)
     timeout: int = 3600
@@ -319,7 +320,7 @@ def apply(opts: Options, say: Say) -> Summary:
     from rscctl.apply.invcache import load
 
     hv = load(opts.plan)["hosts"]
-    batches = make_batches(hosts, hv, opts.batch)
+    batches = make_batches(hosts, hv, opts.batch, canary=opts.canary)
     open_jump(opts.access, run_dir)
     summary = Summary(opts.build, str(run_dir), opts.check)
     from rscctl.apply import confirm, isolation

@@ -51,7 +51,7 @@ def _show(summary: object) -> None:
 
 
 def _engine_options(engine: str, *, check: bool, diff: bool, tags: str | None, batch: str,
-                    max_fail: float, preview: bool) -> None:
+                    canary: bool, max_fail: float, preview: bool) -> None:
     """Refuse an option the chosen engine would ignore: `--check` silently ignored would
     change every node the operator meant only to look at."""
     from rscctl.errors import UserError
@@ -62,6 +62,7 @@ def _engine_options(engine: str, *, check: bool, diff: bool, tags: str | None, b
         return
     given = [name for name, on in (("--check", check), ("--diff", diff),
                                    ("--tags", tags is not None), ("--batch", batch != "su"),
+                                   ("--no-canary", not canary),
                                    ("--max-fail", max_fail != 0.0)) if on]
     if given:
         raise UserError(f"--engine pulumi does not take {', '.join(given)}: the Pulumi "
@@ -81,6 +82,8 @@ def apply(
     forks: Annotated[int, typer.Option(min=1, max=1000, help="hosts at a time")] = 50,
     batch: Annotated[str, typer.Option(help="su (canary, one SU per batch, service hosts), "
                                             "N hosts or N%")] = "su",
+    canary: Annotated[bool, typer.Option("--canary/--no-canary", help="one GPU node alone "
+                                         "before the first batch")] = True,
     max_fail: Annotated[float, typer.Option(min=0, max=100, help="percent of a batch that may "
                                                                 "fail before later batches "
                                                                 "stop")] = 0.0,
@@ -145,7 +148,7 @@ def apply(
         extra["nfs_tls_secrets_dir"] = str(secrets.resolve())
     if engine not in ("ansible", "pulumi"):
         raise UserError(f"--engine {engine!r}: use ansible (the default) or pulumi")
-    _engine_options(engine, check=check, diff=diff, tags=tags, batch=batch,
+    _engine_options(engine, check=check, diff=diff, tags=tags, batch=batch, canary=canary,
                     max_fail=max_fail, preview=preview)
     if engine == "pulumi":
         from rscctl.apply import pulumi_engine
@@ -155,7 +158,7 @@ def apply(
         return
     opts = run.Options(build=Path(build).stem, plan=plan, runs_dir=runs, access=access,
                        limit=limit, tags=tags, check=check, diff=diff, forks=forks,
-                       batch=batch, max_fail=max_fail, extra_vars=extra,
+                       batch=batch, canary=canary, max_fail=max_fail, extra_vars=extra,
                        confirm_timeout=confirm_timeout, prove=prove)
     summary = run.apply(opts, _say)
     _show(summary)

@@ -39,3 +39,20 @@ def test_limit_matching_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["apply", "lab", "--out", str(tmp_path / "lab"), "--runs-dir",
                  str(tmp_path / "runs"), "--limit", "leaf-s001-r1"]) == 2
     assert "--limit 'leaf-s001-r1' matches none of the plan's Linux hosts" in _err(capsys)
+
+
+def test_no_canary_reaches_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flag is handed to the run (which builds the batches from it)."""
+    from rscctl.apply import run
+
+    seen: list[run.Options] = []
+
+    def fake_apply(opts: run.Options, _say: object) -> run.Summary:
+        seen.append(opts)
+        return run.Summary(opts.build, str(tmp_path), opts.check)
+
+    monkeypatch.setattr(run, "apply", fake_apply)
+    for flag, want in (("--canary", True), ("--no-canary", False)):
+        main(["apply", "lab", "--out", str(tmp_path), "--runs-dir", str(tmp_path / "runs"),
+              "--bastion", "bastion01", flag])
+        assert seen[-1].canary is want

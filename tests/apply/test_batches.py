@@ -34,3 +34,11 @@ def test_max_fail() -> None:
     assert not failed_beyond(0, 20, 0)
     assert failed_beyond(1, 20, 0)
     assert not failed_beyond(2, 20, 10) and failed_beyond(3, 20, 10)
+
+
+def test_no_canary() -> None:
+    """--no-canary (a re-run on hosts known good): the SUs from the first host on."""
+    b = make_batches(HOSTS, HV, canary=False)
+    assert [x.name for x in b] == ["SU 001", "SU 002", "SU 003", "service hosts"]
+    assert b[0].hosts == ("dgx0001", "dgx0002", "dgx0003", "dgx0004")
+    assert [len(x.hosts) for x in make_batches(HOSTS, HV, "100%", canary=False)] == [14]

@@ -64,6 +64,7 @@ class Vms:
         return self.rscctl("apply", str(BUILD), "--out", str(self.out), "--lab",
                            str(self.state), "--secrets", str(self.secrets), "--runs-dir",
                            str(self.runs), "--limit", ":".join(HOSTS), "--batch", "100%",
+                           "--no-canary",
                            *args, timeout=1200)
 
 
