@@ -2,6 +2,12 @@
 
 Rendering is pure (templates/lab/ssh_config and inventory.yml); `collect_host_keys` runs
 ssh-keyscan from the controller's namespace until every host answered.
+
+Under the build's isolation policy (`policy_paths`) the controller comes in as the operators
+do: its hop to the bastion starts in the management host's network namespace (the zone the
+policy lets open SSH to the bastion), and every host the bastion may SSH to is reached through
+the bastion (ProxyJump). Hosts no rule covers (the zone hosts) are reached from the
+controller's own namespace.
 """
 
 from __future__ import annotations
@@ -11,14 +17,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from rscctl.declare.policy import SSH_PORT
 from rscctl.errors import MissingTool, RscctlError, UserError
 from rscctl.export import escape
 from rscctl.lab import netproxy
 from rscctl.lab.hosts import LabHost, LabLayout
 from rscctl.lab.image import LAB_USER
 from rscctl.outputs import write_atomic
+from rscctl.planner import intervals as iv
+from rscctl.planner.model import Plan
+from rscctl.planner.zones import ZoneMap, resolve_zones
 from rscctl.templating import render
 
 KEY_TYPE = "ssh-ed25519"
@@ -37,6 +48,64 @@ def ensure_keypair(state_dir: Path) -> Path:
                               ) from None
     key.chmod(0o600)
     return key
+
+
+@dataclass(frozen=True)
+class Paths:
+    """How the controller reaches the lab's hosts under the build's policy. Empty (every
+    host straight from the controller's namespace) when the build declares no policy."""
+
+    bastion: str | None = None
+    # the lab host whose network namespace the hop to the bastion starts from
+    front: str | None = None
+    # hosts reached through the bastion (ProxyJump)
+    via_bastion: tuple[str, ...] = ()
+    # why there is no front although the policy needs one ('' when fine)
+    warning: str = ""
+
+
+def zone_of(zm: ZoneMap, address: int) -> str | None:
+    """The policy zone holding `address`: an internal or external zone, the internet zone for
+    an address outside the enclave, None for an enclave address no zone holds."""
+    for z in zm.zones:
+        if z.kind != "internet" and iv.contains(z.spans, address):
+            return z.name
+    if iv.contains(zm.internet, address):
+        return next((z.name for z in zm.zones if z.kind == "internet"), None)
+    return None
+
+
+def ssh_opens(zm: ZoneMap, src: str | None, dst: str | None) -> bool:
+    """A flow of the policy lets zone `src` open tcp/22 to zone `dst`."""
+    return src is not None and dst is not None and any(
+        f.proto == "tcp" and src in f.from_ and dst in f.to
+        and any(lo <= SSH_PORT <= hi for lo, hi in f.port_ranges)
+        for f in zm.policy.flows)
+
+
+def policy_paths(plan: Plan, layout: LabLayout) -> Paths:
+    """The operators' path through the lab, from the plan's policy (pure): the bastion, the
+    first lab host of a zone that may SSH to it (the front), the hosts the bastion may SSH to.
+    Zones are those of each host's lab address, as the rulesets see it."""
+    if plan.facts.firewall is None:
+        return Paths()
+    zm = resolve_zones(plan)
+    zones = {h.name: zone_of(zm, int(h.address)) for h in layout.hosts}
+    bastion_zones = {z.name for z in zm.zones if z.kind == "bastion"}
+    bastion = next((h.name for h in layout.hosts if not h.zone_host
+                    and zones[h.name] in bastion_zones), None)
+    if bastion is None:
+        return Paths()
+    bz = zones[bastion]
+    front = next((h.name for h in layout.hosts if not h.zone_host and h.name != bastion
+                  and ssh_opens(zm, zones[h.name], bz)), None)
+    warning = "" if front else (
+        f"no lab host is in a zone the policy lets open SSH to the bastion {bastion}: the "
+        "controller reaches it from its own namespace, which the bastion's firewall refuses "
+        "once applied; declare a server of the management zone's role")
+    via = tuple(h.name for h in layout.hosts
+                if h.name != bastion and ssh_opens(zm, bz, zones[h.name]))
+    return Paths(bastion, front, via, warning)
 
 
 def proxy_command(netns_path: Path) -> str:
@@ -125,8 +194,11 @@ def collect_host_keys(hosts: Sequence[LabHost], netns: str | None, timeout: floa
 
 def write_access(state_dir: Path, lab_id: str, layout: LabLayout, keys: dict[str, str],
                  proxy: str | None, command: str = "up",
-                 jumps: dict[str, str] | None = None) -> None:
-    """known_hosts, ssh_config and inventory.yml in the state dir (hosts with a key only)."""
+                 jumps: dict[str, str] | None = None,
+                 proxies: dict[str, str] | None = None) -> None:
+    """known_hosts, ssh_config and inventory.yml in the state dir (hosts with a key only).
+    `proxy` is every host's ProxyCommand; `proxies` one of a host's own (the bastion's from
+    the front host's namespace); `jumps` a host's ProxyJump, which takes precedence."""
     sd = state_dir.resolve()
     _state_path(sd)
     escape.host_label(layout.build, "name")
@@ -134,6 +206,9 @@ def write_access(state_dir: Path, lab_id: str, layout: LabLayout, keys: dict[str
     for name, jump in (jumps or {}).items():
         escape.ssh_host_pattern(name, "lab host name")
         escape.ssh_config_value(jump, "lab ProxyJump")
+    for name, line in (proxies or {}).items():
+        escape.ssh_host_pattern(name, "lab host name")
+        escape.plain_text(line, "lab ProxyCommand")
     if proxy is not None:
         escape.plain_text(proxy, "lab ProxyCommand")
     groups: dict[str, list[LabHost]] = {}
@@ -141,7 +216,8 @@ def write_access(state_dir: Path, lab_id: str, layout: LabLayout, keys: dict[str
         groups.setdefault(h.group, []).append(h)
     ctx = {"lab_id": lab_id, "build": layout.build, "state_dir": str(sd), "hosts": hosts,
            "user": LAB_USER, "proxy": proxy, "controller": str(layout.controller),
-           "groups": sorted(groups.items()), "command": command, "jumps": jumps or {}}
+           "groups": sorted(groups.items()), "command": command, "jumps": jumps or {},
+           "proxies": proxies or {}}
     write_atomic(sd / "known_hosts", known_hosts_text(hosts, keys).encode())
     write_atomic(sd / "ssh_config", render("lab/ssh_config", **ctx).encode())
     write_atomic(sd / "inventory.yml", render("lab/inventory.yml", **ctx).encode())

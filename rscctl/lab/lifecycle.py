@@ -1,8 +1,10 @@
 """`lab up`, `lab status`, `lab down`: the order of the steps and their record.
 
 up:   preflight -> image -> record layout -> namespaces -> bridge and veths -> containers ->
-      host keys -> ssh_config and inventory. Each step is recorded before the next starts; a
-      failure tears down what was made, and a crash is cleaned by `down`.
+      host keys -> ssh_config and inventory (the operators' path under the build's policy:
+      the bastion from the management host's namespace, the others through the bastion).
+      Each step is recorded before the next starts; a failure tears down what was made, and a
+      crash is cleaned by `down`.
 down: podman calls a crashed `up` left running -> ssh clients of this lab -> every process in
       the lab's namespaces (SIGKILL) -> containers (by label and record) -> namespaces (by
       prefix and record) -> conmon settles -> record.
@@ -82,7 +84,11 @@ def up(build_name: str, state_dir: Path, plan_file: Path, log: Log = _quiet,
     listed = podman.preflight(*_list_args(st))
     _check_free(st, sorted(listed.stdout.split()))
     build = load_build(build_name)
-    layout = lab_layout(build, read_lab_plan(build, plan_file))
+    plan = read_lab_plan(build, plan_file)
+    layout = lab_layout(build, plan)
+    paths = access.policy_paths(plan, layout)
+    if paths.warning:
+        log(f"warning: {paths.warning}")
     if len(layout.hosts) + 1 > MAX_BRIDGE_PORTS:
         raise UserError(
             f"build {build.name}: {len(layout.hosts)} lab hosts, but one Linux bridge holds at "
@@ -96,7 +102,7 @@ def up(build_name: str, state_dir: Path, plan_file: Path, log: Log = _quiet,
                   "image_s": round(time.perf_counter() - t_plan, 3)}
     st.save()
     try:
-        _start(st, podman, layout, image, log)
+        _start(st, podman, layout, paths, image, log)
     except BaseException:
         log("lab up failed: tearing down what was made")
         down(state_dir)
@@ -107,7 +113,8 @@ def up(build_name: str, state_dir: Path, plan_file: Path, log: Log = _quiet,
     return st
 
 
-def _start(st: LabState, podman: Podman, layout: LabLayout, image: str, log: Log) -> None:
+def _start(st: LabState, podman: Podman, layout: LabLayout, paths: access.Paths, image: str,
+           log: Log) -> None:
     hosts = layout.hosts
     t = time.perf_counter()
 
@@ -151,7 +158,13 @@ def _start(st: LabState, podman: Podman, layout: LabLayout, image: str, log: Log
     lap("containers_s")
     keys = access.collect_host_keys(hosts, st.controller_ns, known=keys)
     proxy = access.proxy_command(net.NETNS_DIR / st.controller_ns)
-    access.write_access(st.state_dir, st.lab_id, layout, keys, proxy)
+    # The operators' path (access.policy_paths): the bastion from the management host's
+    # namespace, the hosts behind it through it, so the policy's firewall keeps the lab open.
+    proxies = {paths.bastion: access.proxy_command(net.NETNS_DIR / st.netns_of(paths.front))} \
+        if paths.bastion and paths.front else {}
+    jumps = {h: paths.bastion for h in paths.via_bastion} if paths.bastion else {}
+    access.write_access(st.state_dir, st.lab_id, layout, keys, proxy, jumps=jumps,
+                        proxies=proxies)
     log(f"ssh: {len(keys)} host keys collected into {st.path('known_hosts')}")
     lap("host_keys_s")
 
@@ -314,14 +327,15 @@ def trust(build_name: str, state_dir: Path, plan_file: Path,
     """For a lab of VMs (the Vagrantfile): collect host keys without namespaces.
 
     The VMs share a host network with the lab's in-band addresses: hosts in the controller's
-    subnet are scanned directly, the zone hosts (other subnets) through the bastion, which is
-    also their ProxyJump. `only` names the hosts that were brought up (`vagrant up A B`);
-    the others are left out of known_hosts, ssh_config and the inventory. The files are those
-    of `up` otherwise.
+    subnet are scanned directly, the zone hosts (other subnets) and, under the build's policy,
+    every host the bastion may SSH to through the bastion, which is also their ProxyJump.
+    `only` names the hosts that were brought up (`vagrant up A B`); the others are left out of
+    known_hosts, ssh_config and the inventory. The files are those of `up` otherwise.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     build = load_build(build_name)
-    layout = lab_layout(build, read_lab_plan(build, plan_file))
+    plan = read_lab_plan(build, plan_file)
+    layout = lab_layout(build, plan)
     if only:
         names = {h.name for h in layout.hosts}
         unknown = sorted(set(only) - names)
@@ -334,11 +348,17 @@ def trust(build_name: str, state_dir: Path, plan_file: Path,
     access.ensure_keypair(state_dir)
     st = LabState(state_dir, phase="vms", layout=layout)
     subnet = IPv4Network(f"{layout.controller}/{layout.controller_prefix_len}", strict=False)
-    near = [h for h in layout.hosts if h.address in subnet]
-    far = [h for h in layout.hosts if h.address not in subnet]
+    # Under the policy, the hosts the bastion may SSH to only let it in: scanned and reached
+    # through the bastion like the other subnets' hosts, so trust works with the firewall on.
+    paths = access.policy_paths(plan, layout)
+    bastion = next((h for h in layout.hosts if h.name == paths.bastion), None)
+    behind = set(paths.via_bastion) if bastion and bastion.address in subnet else set()
+    near = [h for h in layout.hosts if h.address in subnet and h.name not in behind]
+    far = [h for h in layout.hosts if h.address not in subnet or h.name in behind]
     hint = "see `vagrant status` and `vagrant ssh` of that VM"
     keys = access.collect_host_keys(near, None, timeout, hint=hint)
-    jump = next((h.name for h in near if h.role == "bastion"), near[0].name if near else "")
+    jump = bastion.name if bastion and behind else next(
+        (h.name for h in near if h.role == "bastion"), near[0].name if near else "")
     access.write_access(state_dir, st.lab_id, layout, keys, None, command="trust")
     if far:
         via = ["ssh", "-F", str(st.path("ssh_config").resolve()), jump, "--"]

@@ -100,14 +100,16 @@ def test_apply_converges_and_a_second_apply_changes_nothing(ctx: Ctx) -> None:
 
 
 def test_nodes_are_reached_through_the_bastion(ctx: Ctx) -> None:
-    """The SSH masters apply left open come to a node from the bastion, not the controller."""
+    """The SSH masters apply left open come to a node from the bastion, not the controller,
+    and to the bastion from the management host's address (the policy's operator-ssh)."""
     assert ctx.lab.layout is not None
     addr = {h.name: str(h.address) for h in ctx.lab.layout.hosts}
     peers = ctx.node("dgx0002", "ss -Htn state established '( sport = :22 )'")
     assert addr["bastion01"] in peers
     assert str(ctx.lab.layout.controller) not in peers
     direct = ctx.node("bastion01", "ss -Htn state established '( sport = :22 )'")
-    assert str(ctx.lab.layout.controller) in direct
+    assert addr["mgmt01"] in direct
+    assert str(ctx.lab.layout.controller) not in direct
 
 
 def test_check_mode_changes_no_file(ctx: Ctx) -> None:

@@ -72,9 +72,10 @@ def test_nodes_have_their_own_root_and_network(lab: LabState) -> None:
 
 
 def test_zone_hosts_reach_the_nodes_on_one_segment(lab: LabState) -> None:
-    """The internet host reaches a node's sshd (no firewall loaded yet): probes mean something."""
+    """The internet host reaches the sshd of a node that loads no ruleset (the storage system):
+    one segment joins every host, so only the firewalls decide what passes."""
     assert lab.layout is not None
-    node = lab.layout.hosts[0]
+    node = next(h for h in lab.layout.hosts if h.role == "storage-system")
     probe = (f"import socket; socket.create_connection(('{node.address}', 22), 3); "
              "print('open')")
     res = ssh(lab, "internet", f'python3 -c "{probe}"')
@@ -138,25 +139,30 @@ def test_changed_host_key_is_refused(lab: LabState, tmp_path: Path) -> None:
 
 def test_trust_for_vms_scans_directly_and_through_the_bastion(lab: LabState,
                                                                tmp_path: Path) -> None:
-    """`lab trust` (the Vagrant path, no namespaces of its own) run from the controller's
-    namespace: same keys as `up` collected, zone hosts reached through the bastion."""
+    """`lab trust` (the Vagrant path, no namespaces of its own) run where the VMs' controller
+    stands, at mgmt01's address (its namespace): the bastion scanned directly, the hosts the
+    policy lets only the bastion reach scanned and reached through it, the same keys as `up`
+    collected; works with the plan's firewall loaded or not."""
     rscctl = str(Path(sys.executable).parent / "rscctl")
     vms = tmp_path / "vms"
     vms.mkdir()
     for name in ("id_ed25519", "id_ed25519.pub"):  # the Vagrantfile installs this key pair
         shutil.copy2(lab.path(name), vms / name)
-    ctl = ["ip", "netns", "exec", lab.controller_ns]
+    here = ["ip", "netns", "exec", lab.netns_of("mgmt01")]
+    only = ["bastion01", "dgx0001", "ingest01"]
     out = tmp_path / "out"
     assert main(["plan", "lab", "--out", str(out)]) == 0
-    res = subprocess.run([*ctl, rscctl, "lab", "trust", "lab", "--state-dir", str(vms),
+    res = subprocess.run([*here, rscctl, "lab", "trust", "lab", *only, "--state-dir", str(vms),
                           "--out", str(out)],
                          capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stderr
     assert sorted((vms / "known_hosts").read_text().splitlines()) == sorted(
-        lab.path("known_hosts").read_text().splitlines())
+        line for line in lab.path("known_hosts").read_text().splitlines()
+        if line.split(",", 1)[0] in only)
     cfg = (vms / "ssh_config").read_text()
-    assert "ProxyJump bastion01" in cfg and "ProxyCommand" not in cfg
-    hop = subprocess.run([*ctl, "ssh", "-F", str(vms / "ssh_config"), "internet", "hostname"],
+    assert not [ln for ln in cfg.splitlines() if ln.strip().startswith("ProxyCommand")]
+    assert cfg.count("ProxyJump bastion01") == 2  # dgx0001 and ingest01, not the bastion
+    hop = subprocess.run([*here, "ssh", "-F", str(vms / "ssh_config"), "dgx0001", "hostname"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert hop.returncode == 0, hop.stderr
-    assert hop.stdout.strip() == "internet"
+    assert hop.stdout.strip() == "dgx0001"

@@ -65,13 +65,16 @@ def test_one_component_per_su_and_node_with_their_resources(lab: Any) -> None:
         su = data["hosts"][n.name].get("rsc_su")
         assert by_urn[n.parent].name == (f"su-{su:03d}" if su else "services")
     kinds = Counter((by_urn[r.parent].name, r.typ) for r in regs if r.typ.startswith("command"))
+    firewalled = {h for g in data["children"].get("firewall", []) for h in data["groups"][g]}
     for h in linux:
         nfs = h in data["groups"]["nfs_client"]
         assert kinds[(h, "command:remote:CopyToRemote")] == 1 + nfs  # bundle (+ the key)
-        assert kinds[(h, "command:remote:Command")] == 2  # stage, apply (no policy in lab)
+        fw = h in firewalled  # the lab's policy firewalls every Linux host
+        assert kinds[(h, "command:remote:Command")] == 2 + fw  # stage, apply (+ confirm)
     names = {r.name for r in regs}
     assert {"dgx0001-stage", "dgx0001-files", "dgx0001/etc/tlshd/node.key",
-            "dgx0001-apply"} <= names
+            "dgx0001-apply", "dgx0001-firewall-confirm"} <= names
+    assert firewalled == set(linux)
 
 
 def test_every_connection_pins_its_host_key(lab: Any) -> None:
