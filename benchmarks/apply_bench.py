@@ -12,6 +12,7 @@ compare settings; the roles' one-call file writes (rsc.cluster.files) are in bot
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -43,13 +44,23 @@ def stock_playbook(tmp: Path) -> Path:
     return path
 
 
+def machine_cpu_s() -> float:
+    """CPU seconds the whole machine has spent (every core, user + system, /proc/stat): the
+    lab's nodes share the controller's cores, so this is the work a run costs here."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system = (int(x) for x in fields[:3])
+    irq, softirq = int(fields[5]), int(fields[6])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def one(label: str, opts: run.Options) -> float:
-    t0 = time.perf_counter()
+    t0, c0, l0 = time.perf_counter(), machine_cpu_s(), os.getloadavg()[0]
     s = run.apply(opts, lambda _m: None)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, machine_cpu_s() - c0
     changed = sum(1 for r in s.hosts.values() if r.changed)
     bad = [h for h, r in s.hosts.items() if r.status in ("failed", "unreachable")]
-    print(f"  {label:28} {wall:7.1f} s  {len(s.hosts)} hosts, {changed} changed"
+    print(f"  {label:28} {wall:7.1f} s  {cpu:7.1f} CPU-s  {len(s.hosts)} hosts, "
+          f"{changed} changed (load {l0:.1f} at start)"
           + (f", FAILED {bad[:3]} (see {s.run_dir})" if bad else ""), flush=True)
     return wall
 
@@ -60,36 +71,35 @@ def main() -> None:
     ap.add_argument("--nodes-per-su", type=int, default=8)
     a = ap.parse_args()
     # Kept afterwards (its runs hold each batch's ansible-runner artifacts); printed at the end.
-    if True:
-        tmp = Path(tempfile.mkdtemp(prefix="rscctl-applybench-"))
-        decl = tmp / "lab32.yaml"
-        decl.write_text(yaml.safe_dump(lab_build(a.sus, a.nodes_per_su), sort_keys=False))
-        out = tmp / "plan"
-        assert rscctl(["plan", str(decl), "--out", str(out)]) == 0
-        assert rscctl(["pki", str(decl), "--out", str(out), "--secrets", str(tmp / "sec")]) == 0
-        results: dict[str, float] = {}
-        for mode in ("stock", "rscctl"):
-            state = tmp / f"lab-{mode}"
-            lifecycle.up(str(decl), state, out / "plan.json")
-            try:
-                access = run.Access(ssh_config=state / "ssh_config",
-                                    known_hosts=state / "known_hosts", user="rscctl",
-                                    key=state / "id_ed25519", bastion="bastion01")
-                base = {"build": "lab32", "plan": out / "plan.json", "runs_dir": tmp / "runs",
-                        "access": access, "batch": "100%",
-                        "extra_vars": {**run.LAB_VARS,
-                                       "nfs_tls_secrets_dir": str(tmp / "sec")}}
-                if mode == "stock":
-                    opts = run.Options(**base, forks=5, env=STOCK_ENV,  # type: ignore[arg-type]
-                                       playbook=stock_playbook(tmp))
-                else:
-                    opts = run.Options(**base, forks=50)  # type: ignore[arg-type]
-                results[f"{mode} first"] = one(f"{mode}: first run", opts)
-                results[f"{mode} rerun"] = one(f"{mode}: no-change rerun", opts)
-            finally:
-                lifecycle.down(state)
-        ratio = results["stock rerun"] / results["rscctl rerun"]
-        print(f"no-change rerun: {ratio:.1f}x faster than stock (goal 3x); runs in {tmp}")
+    tmp = Path(tempfile.mkdtemp(prefix="rscctl-applybench-"))
+    decl = tmp / "lab32.yaml"
+    decl.write_text(yaml.safe_dump(lab_build(a.sus, a.nodes_per_su), sort_keys=False))
+    out = tmp / "plan"
+    assert rscctl(["plan", str(decl), "--out", str(out)]) == 0
+    assert rscctl(["pki", str(decl), "--out", str(out), "--secrets", str(tmp / "sec")]) == 0
+    results: dict[str, float] = {}
+    for mode in ("stock", "rscctl"):
+        state = tmp / f"lab-{mode}"
+        lifecycle.up(str(decl), state, out / "plan.json")
+        try:
+            access = run.Access(ssh_config=state / "ssh_config",
+                                known_hosts=state / "known_hosts", user="rscctl",
+                                key=state / "id_ed25519", bastion="bastion01")
+            base = {"build": "lab32", "plan": out / "plan.json", "runs_dir": tmp / "runs",
+                    "access": access, "batch": "100%",
+                    "extra_vars": {**run.LAB_VARS,
+                                   "nfs_tls_secrets_dir": str(tmp / "sec")}}
+            if mode == "stock":
+                opts = run.Options(**base, forks=5, env=STOCK_ENV,  # type: ignore[arg-type]
+                                   playbook=stock_playbook(tmp))
+            else:
+                opts = run.Options(**base, forks=50)  # type: ignore[arg-type]
+            results[f"{mode} first"] = one(f"{mode}: first run", opts)
+            results[f"{mode} rerun"] = one(f"{mode}: no-change rerun", opts)
+        finally:
+            lifecycle.down(state)
+    ratio = results["stock rerun"] / results["rscctl rerun"]
+    print(f"no-change rerun: {ratio:.1f}x faster than stock (goal 3x); runs in {tmp}")
 
 
 if __name__ == "__main__":
