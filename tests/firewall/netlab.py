@@ -22,17 +22,27 @@ from pathlib import Path
 BORDER_IN = "169.254.0.1"
 BORDER_OUT = "169.254.1.1"
 
+# Binds what it can and says what it could not ("ready" and the JSON list of busy kind/port
+# pairs): in a lab container sshd holds tcp/22, and it accepts, so tcp/22 still answers as a
+# listener would. The namespaces of tests/firewall hold nothing, so there the list is empty.
 LISTENER = r"""
-import selectors, socket, sys
+import json, selectors, socket, sys
 ports = [int(p) for p in sys.argv[1:]]
-sel = selectors.DefaultSelector()
+sel = selectors.DefaultSelector(); busy = []
 for p in ports:
-    t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    t.bind(("0.0.0.0", p)); t.listen(256); t.setblocking(False)
-    sel.register(t, selectors.EVENT_READ, "tcp")
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", p))
-    u.setblocking(False); sel.register(u, selectors.EVENT_READ, "udp")
-print("ready", flush=True)
+    for kind in ("tcp", "udp"):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind == "tcp" else
+                          socket.SOCK_DGRAM)
+        if kind == "tcp":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", p))
+        except OSError:
+            busy.append([kind, p]); s.close(); continue
+        if kind == "tcp":
+            s.listen(256)
+        s.setblocking(False); sel.register(s, selectors.EVENT_READ, kind)
+print("ready " + json.dumps(busy), flush=True)
 while True:
     for key, _ in sel.select():
         s = key.fileobj
@@ -173,7 +183,7 @@ def listen(lab: Lab, ports: list[int]) -> None:
         lab.listeners.append(p)
     for p in lab.listeners:
         assert p.stdout is not None
-        assert p.stdout.readline().strip() == "ready"
+        assert p.stdout.readline().strip() == "ready []"
 
 
 def probe(lab: Lab, ports: list[int], timeout: float) -> dict[tuple[str, str, str, int], bool]:

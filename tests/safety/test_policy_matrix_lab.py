@@ -41,35 +41,6 @@ RSCCTL = str(Path(sys.executable).parent / "rscctl")
 # Generous: the machine is shared; a blocked probe costs only this wait, once per source.
 TIMEOUT_S = 4.0
 CHUNK = 400  # probes per prober process (each holds one socket per probe)
-# Binds what it can and says what it could not (sshd holds tcp/22 on every node: it accepts,
-# so tcp/22 still answers as a listener would).
-LISTENER = r"""
-import json, selectors, socket, sys
-ports = [int(p) for p in sys.argv[1:]]
-sel = selectors.DefaultSelector(); busy = []
-for p in ports:
-    for kind in ("tcp", "udp"):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind == "tcp" else
-                          socket.SOCK_DGRAM)
-        try:
-            s.bind(("0.0.0.0", p))
-        except OSError:
-            busy.append([kind, p]); s.close(); continue
-        if kind == "tcp":
-            s.listen(256)
-        s.setblocking(False); sel.register(s, selectors.EVENT_READ, kind)
-print("ready " + json.dumps(busy), flush=True)
-while True:
-    for key, _ in sel.select():
-        s = key.fileobj
-        try:
-            if key.data == "tcp":
-                c, _ = s.accept(); c.close()
-            else:
-                data, peer = s.recvfrom(64); s.sendto(data, peer)
-        except OSError:
-            pass
-"""
 
 Key = tuple[str, str, str, int]
 
@@ -178,7 +149,7 @@ def mx(lab: LabState, applied: Path) -> Iterator[Matrix]:
     try:
         for h in m.hosts:
             p = subprocess.Popen(["ip", "netns", "exec", lab.netns_of(h.name), sys.executable,
-                                  "-c", LISTENER, *map(str, m.ports)],
+                                  "-c", netlab.LISTENER, *map(str, m.ports)],
                                  stdout=subprocess.PIPE, text=True)
             procs.append(p)
             assert p.stdout is not None
