@@ -66,9 +66,9 @@ libvirt: apt
 	  for i in 1 2 3 4 5 6 7 8 9 10; do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 1; done; \
 	fi
 
-# The VM tests (tests/vm, marker vm) are part of make test again: 18.5 min on this 2-core
-# machine with other work on it (33.7 min before the roles wrote a role's files in one module
-# call); `make test-vm` runs them alone.
+# The VM tests (tests/vm, marker vm) are part of make test: 7 min 43 s on this 2-core machine
+# when quiet (33.7 min before the roles wrote a role's files in one module call and the tests
+# applied with --no-canary); `make test-vm` runs them alone.
 test: venv-dev apt services libvirt
 	$(BIN)/ruff check rscctl tests benchmarks
 	$(BIN)/mypy
