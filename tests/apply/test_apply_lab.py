@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from rscctl.cli import main
 from rscctl.lab.lifecycle import engine
 from rscctl.lab.state import LabState
-from tests.lab.fixtures import needs_lab
+from tests.lab.fixtures import needs_lab, planned_lab
 
 pytestmark = [pytest.mark.lab, needs_lab]
 
@@ -56,11 +55,7 @@ class Ctx:
 
 @pytest.fixture(scope="module")
 def ctx(lab: LabState, tmp_path_factory: pytest.TempPathFactory) -> Ctx:
-    base = tmp_path_factory.mktemp("apply")
-    plan = base / "lab"
-    assert main(["plan", "lab", "--out", str(plan)]) == 0
-    assert main(["pki", "lab", "--out", str(plan), "--secrets", str(base / "secrets")]) == 0
-    return Ctx(lab, plan, base / "secrets", base / "runs")
+    return Ctx(lab, *planned_lab(tmp_path_factory, "apply"))
 
 
 def fingerprint(ctx: Ctx) -> dict[str, str]:

@@ -47,3 +47,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
         yield lifecycle.up("lab", state_dir, out / "plan.json")
     finally:
         lifecycle.down(state_dir)
+
+
+def planned_lab(tmp_path_factory: pytest.TempPathFactory,
+                name: str) -> tuple[Path, Path, Path]:
+    """The lab build planned into a fresh directory with its certificates: (the plan's
+    directory, the secrets directory, where `rscctl apply` keeps its runs)."""
+    from rscctl.cli import main
+
+    base = tmp_path_factory.mktemp(name)
+    plan, secrets = base / "lab", base / "secrets"
+    assert main(["plan", "lab", "--out", str(plan)]) == 0
+    assert main(["pki", "lab", "--out", str(plan), "--secrets", str(secrets)]) == 0
+    return plan, secrets, base / "runs"

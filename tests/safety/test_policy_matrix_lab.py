@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from rscctl.cli import main
 from rscctl.firewall.render import host_rulesets
 from rscctl.firewall.zones import ZoneMap, resolve_zones
 from rscctl.lab.lifecycle import engine
@@ -32,7 +31,7 @@ from rscctl.lab.state import LabState
 from rscctl.planjson import read_plan
 from rscctl.planner.model import Plan
 from tests.firewall import netlab
-from tests.lab.fixtures import needs_lab
+from tests.lab.fixtures import needs_lab, planned_lab
 from tests.test_firewall_packets import probe_ports
 
 pytestmark = [pytest.mark.lab, needs_lab]
@@ -128,13 +127,10 @@ def zone_of(zm: ZoneMap, address: IPv4Address) -> str | None:
 @pytest.fixture(scope="module")
 def applied(lab: LabState, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The lab after the whole site.yml: the plan's rulesets loaded and proven by apply."""
-    base = tmp_path_factory.mktemp("matrix")
-    plan = base / "lab"
-    assert main(["plan", "lab", "--out", str(plan)]) == 0
-    assert main(["pki", "lab", "--out", str(plan), "--secrets", str(base / "secrets")]) == 0
+    plan, secrets, runs = planned_lab(tmp_path_factory, "matrix")
     res = subprocess.run([RSCCTL, "apply", "lab", "--out", str(plan), "--lab",
-                          str(lab.state_dir), "--secrets", str(base / "secrets"),
-                          "--runs-dir", str(base / "runs"), "--batch", "100%"],
+                          str(lab.state_dir), "--secrets", str(secrets),
+                          "--runs-dir", str(runs), "--batch", "100%"],
                          capture_output=True, text=True, timeout=1200, check=False)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "isolation proved" in res.stdout.replace("\n", " "), res.stdout[-2000:]

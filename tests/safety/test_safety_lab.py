@@ -23,10 +23,9 @@ import pytest
 from rscctl.apply import run
 from rscctl.apply.invcache import load
 from rscctl.apply.nodessh import Jump, Route
-from rscctl.cli import main
 from rscctl.lab.lifecycle import engine
 from rscctl.lab.state import LabState
-from tests.lab.fixtures import needs_lab
+from tests.lab.fixtures import needs_lab, planned_lab
 
 pytestmark = [pytest.mark.lab, needs_lab]
 
@@ -107,11 +106,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def sl(lab: LabState, tmp_path_factory: pytest.TempPathFactory) -> Lab:
-    base = tmp_path_factory.mktemp("safety")
-    plan = base / "lab"
-    assert main(["plan", "lab", "--out", str(plan)]) == 0
-    assert main(["pki", "lab", "--out", str(plan), "--secrets", str(base / "secrets")]) == 0
-    return Lab(lab, plan, base / "secrets", base / "runs")
+    return Lab(lab, *planned_lab(tmp_path_factory, "safety"))
 
 
 def test_a_ruleset_that_cuts_ssh_is_rolled_back_by_the_node(sl: Lab) -> None:
