@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from rscctl.cli.access import BastionOpt, LabOpt, SshConfigOpt, host_access
 from rscctl.cli.common import console, default_out, err_console
 
 
@@ -93,11 +94,9 @@ def apply(
                                                   "out/BUILD)")] = None,
     runs_dir: Annotated[Path | None, typer.Option(help="where runs are kept (default "
                                                        "~/.local/state/rscctl/runs)")] = None,
-    lab: Annotated[Path | None, typer.Option(help="apply to the lab in this state dir "
-                                                  "(its keys, known_hosts, ssh_config)")] = None,
-    ssh_config: Annotated[Path | None, typer.Option(help="ssh_config for the hosts")] = None,
-    bastion: Annotated[str | None, typer.Option(help="jump host (default: the plan's first "
-                                                     "bastion)")] = None,
+    lab: LabOpt = None,
+    ssh_config: SshConfigOpt = None,
+    bastion: BastionOpt = None,
     secrets: Annotated[Path | None, typer.Option(help="the `rscctl pki` secrets dir")] = None,
     confirm_timeout: Annotated[int, typer.Option(min=0, max=3600, help="seconds a node keeps "
                                                  "a new ruleset unconfirmed before restoring "
@@ -123,27 +122,13 @@ def apply(
     plan_dir = default_out(build, out)
     plan = plan_dir / "plan.json"
     extra: dict[str, object] = {}
+    access = host_access(build, plan, lab, ssh_config, bastion)
     if lab is not None:
-        sd = lab.resolve()
-        if not (sd / "ssh_config").is_file():
-            raise UserError(f"--lab {lab}: no lab here (no ssh_config); run `rscctl lab up "
-                            f"{build} --state-dir {lab}` first")
-        access = run.Access(ssh_config=sd / "ssh_config", known_hosts=sd / "known_hosts",
-                            user="rscctl", key=sd / "id_ed25519", bastion=bastion)
         from rscctl.lab.box import VM_VARS
         from rscctl.lab.state import LabState
 
         # VMs (`lab trust` after `vagrant up`) run systemd: services on, see VM_VARS.
-        extra.update(VM_VARS if LabState.load(sd).phase == "vms" else run.LAB_VARS)
-    else:
-        access = run.Access(ssh_config=ssh_config.resolve() if ssh_config else None,
-                            bastion=bastion)
-    if access.bastion is None:
-        from rscctl.apply.invcache import load
-
-        first = (load(plan)["groups"].get(run.BASTION_GROUP) or [None])[0] \
-            if plan.is_file() else None
-        access = run.Access(**{**access.__dict__, "bastion": first})
+        extra.update(VM_VARS if LabState.load(lab.resolve()).phase == "vms" else run.LAB_VARS)
     if secrets is not None:
         extra["nfs_tls_secrets_dir"] = str(secrets.resolve())
     if engine not in ("ansible", "pulumi"):

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from rscctl.cli.access import BastionOpt, LabOpt, SshConfigOpt, host_access
 from rscctl.cli.common import console, default_out
 
 STYLE = {"pass": "green", "fail": "red", "absent": "yellow", "n/a": "dim"}
@@ -23,31 +24,18 @@ def health(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for tools")] = False,
     out: Annotated[Path | None, typer.Option(help="the plan's directory (default "
                                                   "out/BUILD)")] = None,
-    lab: Annotated[Path | None, typer.Option(help="the lab in this state dir (its keys, "
-                                                  "known_hosts, ssh_config)")] = None,
-    ssh_config: Annotated[Path | None, typer.Option(help="ssh_config for the hosts")] = None,
-    bastion: Annotated[str | None, typer.Option(help="jump host (default: the plan's first "
-                                                     "bastion)")] = None,
+    lab: LabOpt = None,
+    ssh_config: SshConfigOpt = None,
+    bastion: BastionOpt = None,
 ) -> None:
     """Gather every node's health check result over SSH through the bastion (host keys
     pinned); nodes without systemd run the check now."""
-    from rscctl.apply.invcache import load
     from rscctl.apply.nodessh import Route
-    from rscctl.errors import UserError
     from rscctl.health.gather import CHECK_NAMES, gather
 
     plan = default_out(build, out) / "plan.json"
-    if bastion is None and plan.is_file():
-        bastion = (load(plan)["groups"].get("bastion") or [None])[0]
-    if lab is not None:
-        sd = lab.resolve()
-        if not (sd / "ssh_config").is_file():
-            raise UserError(f"--lab {lab}: no lab here (no ssh_config); run `rscctl lab up "
-                            f"{build} --state-dir {lab}` first")
-        route = Route(bastion, sd / "ssh_config", sd / "known_hosts", "rscctl",
-                      sd / "id_ed25519")
-    else:
-        route = Route(bastion, ssh_config.resolve() if ssh_config else None)
+    a = host_access(build, plan, lab, ssh_config, bastion)
+    route = Route(a.bastion, a.ssh_config, a.known_hosts, a.user, a.key)
     rows = gather(plan, route, limit)
     bad = sorted(h for h, r in rows.items() if r["status"] == "unhealthy")
     if as_json:

@@ -56,3 +56,15 @@ def test_no_canary_reaches_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         main(["apply", "lab", "--out", str(tmp_path), "--runs-dir", str(tmp_path / "runs"),
               "--bastion", "bastion01", flag])
         assert seen[-1].canary is want
+
+
+@pytest.mark.parametrize("command", ["apply", "health"])
+def test_missing_ssh_config_is_refused(tmp_path: Path, command: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --ssh-config is refused before anything connects (it reached every host's
+    connection as 'No such file' before)."""
+    assert main([command, "lab", "--out", str(tmp_path), "--ssh-config",
+                 str(tmp_path / "nope")]) == 2
+    err = " ".join(_err(capsys).replace("│", " ").split())  # rich's error box
+    assert "--ssh-config" in err and "does not exist" in err, err
+    assert "Traceback" not in err
