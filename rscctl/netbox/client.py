@@ -70,7 +70,7 @@ def writers() -> int:
     raw = os.environ.get(WRITERS_ENV, "").strip()
     if not raw:
         return WRITERS
-    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 16:
         raise UserError(f"{WRITERS_ENV}={raw!r}: not a number from 1 to 16; fix: e.g. "
                         f"{WRITERS_ENV}=3, or unset it")
     return int(raw)
@@ -172,6 +172,7 @@ class NetBoxClient:
                  timeout: float = TIMEOUT_S) -> None:
         self.url = validate_url(url)
         self._token = token
+        self.writers = writers()  # read before any request: a bad value writes nothing
         self.timeout = timeout
         self._ssl = ssl.create_default_context()
         if not verify_tls:
@@ -280,14 +281,21 @@ class NetBoxClient:
                group: Callable[[dict[str, Any]], Hashable] | None) -> list[dict[str, Any]]:
         """Bulk requests of `objs`; with `group`, lanes of disjoint groups at once (each lane
         one request after another), else one request at a time. Answers in `objs`' order."""
-        n = writers() if group is not None else 1
+        n = self.writers if group is not None else 1
         order = lanes(objs, group, n) if group is not None and n > 1 else [
             list(range(len(objs)))]
+        failed = threading.Event()  # one lane refused: the others send no more chunks
 
         def run(lane: list[int]) -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
             for chunk in self._chunks([objs[i] for i in lane]):
-                out.extend(self._write(method, endpoint, chunk) or [])
+                if failed.is_set():
+                    break
+                try:
+                    out.extend(self._write(method, endpoint, chunk) or [])
+                except BaseException:
+                    failed.set()
+                    raise
             return out
 
         if len(order) == 1:

@@ -36,7 +36,7 @@ def test_writers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert writers() == nbclient.WRITERS
     monkeypatch.setenv(nbclient.WRITERS_ENV, "1")
     assert writers() == 1
-    for bad in ("0", "x", "99"):
+    for bad in ("0", "x", "99", "\u00b3"):  # a superscript digit: isdigit() but no int
         monkeypatch.setenv(nbclient.WRITERS_ENV, bad)
         with pytest.raises(nbclient.UserError, match=nbclient.WRITERS_ENV):
             writers()
@@ -90,14 +90,18 @@ def test_concurrent_create_answers_in_order_and_retries_deadlocks(
         fake: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nbclient, "CHUNK", 5)
     monkeypatch.setattr(nbclient.time, "sleep", lambda s: None)
+    monkeypatch.setenv(nbclient.WRITERS_ENV, "3")
     _Fake.deadlocks = 2
     nb = NetBoxClient(fake, Secret("t"))
     objs = [{"device": i % 4, "n": i} for i in range(40)]
     out = nb.create("dcim/interfaces", objs, lambda o: o["device"])
     assert [o["id"] for o in out] == [1000 + i for i in range(40)]
     assert nb.deadlocks == 2
+    lane_of = {objs[i]["device"]: n for n, lane in
+               enumerate(lanes(objs, lambda o: o["device"], 3)) for i in lane}
+    assert len(set(lane_of.values())) == 3  # the writes really went on three lanes
     for chunk in _Fake.seen:  # each request one lane's: never two lanes' devices
-        assert len({o["device"] % 3 for o in chunk}) <= 2
+        assert len({lane_of[o["device"]] for o in chunk}) == 1
     assert sorted(o["n"] for c in _Fake.seen for o in c) == list(range(40))  # each once
 
 
@@ -107,3 +111,24 @@ def test_other_server_errors_are_not_sent_again(fake: str) -> None:
         nb.create("dcim/cables", [{"n": 1, "boom": True}])
     assert not isinstance(exc.value, nbclient.Deadlock)
     assert nb.requests == 1 and nb.deadlocks == 0
+
+
+def test_a_bad_writers_value_is_refused_before_any_request(
+        fake: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(nbclient.WRITERS_ENV, "many")
+    with pytest.raises(nbclient.UserError, match=nbclient.WRITERS_ENV):
+        NetBoxClient(fake, Secret("t"))
+    assert _Fake.seen == []
+
+
+def test_a_failed_lane_stops_the_others(fake: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lane A's refused request ends the push: lanes B and C send no further chunks (before
+    lanes, sending stopped at the first refused request)."""
+    monkeypatch.setattr(nbclient, "CHUNK", 1)
+    monkeypatch.setenv(nbclient.WRITERS_ENV, "3")
+    nb = NetBoxClient(fake, Secret("t"))
+    objs = [{"device": d, "n": 100 * d + i, **({"boom": True} if d == 0 and i == 0 else {})}
+            for d in range(3) for i in range(20)]
+    with pytest.raises(NetBoxError, match="boom"):
+        nb.create("dcim/interfaces", objs, lambda o: o["device"])
+    assert len(_Fake.seen) < 30, len(_Fake.seen)  # without the stop: lanes B and C's 40
