@@ -78,6 +78,11 @@ def test_files_never_writes_what_validate_refuses(tmp_path: Path) -> None:
     assert res["failed"] and "refused the new content" in res["msg"], res
     assert dest.read_text() == "table inet t {}\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".rsc-")] == []
+    # a check that is not given the file (no %s) would pass whatever the content: refused
+    res = _module(tmp_path, "files", {"files": [{"dest": str(dest), "content": "table inet {\n",
+                                                 "validate": "nft -c -f /dev/null"}]})
+    assert res["failed"] and "has no %s" in res["msg"], res
+    assert dest.read_text() == "table inet t {}\n"
 
 
 def test_units_without_systemd_fails_or_skips_as_asked(tmp_path: Path) -> None:

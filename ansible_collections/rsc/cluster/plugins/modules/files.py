@@ -133,7 +133,10 @@ def _state(dest):
 
 
 def _validate(module, command, data, parent, dest):
-    """Run `command` on a temporary copy of `data`; fail the module if it refuses it."""
+    """Run `command` on a temporary copy of `data`; fail the module if it refuses it. A
+    command without `%s` would check something else and pass: refused, as copy does."""
+    if "%s" not in command:
+        module.fail_json(msg=f"{dest}: validate `{command}` has no %s (the file to check)")
     where = parent if os.path.isdir(parent) else None
     fd, tmp = tempfile.mkstemp(dir=where, prefix=".rsc-check-")
     try:

@@ -93,7 +93,7 @@ _NO_ENABLE = ("enabled", "enabled-runtime", "static", "alias", "indirect", "gene
 
 def _props(module, names):
     """{unit: {property: value}}: everything the call decides on, in one `systemctl show`."""
-    rc, out, err = module.run_command(["systemctl", "show", "--property=Id,LoadState,"
+    rc, out, err = module.run_command(["systemctl", "show", "--property=LoadState,"
                                        "NeedDaemonReload,UnitFileState,ActiveState", "--",
                                        *names])
     if rc != 0:
