@@ -4,7 +4,8 @@ The roles write everything in one call per role (each call costs ~5 s of guest C
 lab's VMs), so what the per-file modules did must hold here: a file nft refuses is never
 written, a secret never shows in a diff or the result, a unit file only where systemd runs,
 check mode changes nothing. This machine runs no systemd, so units is seen refusing or
-skipping, as it does in the lab's containers.
+skipping, as it does in the lab's containers; what it would run where systemd does is its pure
+`decide`, tested from sample `systemctl show` answers (the VM tests run it for real).
 """
 
 from __future__ import annotations
@@ -93,3 +94,59 @@ def test_units_without_systemd_fails_or_skips_as_asked(tmp_path: Path) -> None:
     assert res["failed"] and "systemd does not run this host" in res["msg"], res
     res = _module(tmp_path, "units", {**unit, "without_systemd": "skip"})
     assert not res["failed"] and res["systemd"] is False and not res["changed"], res
+
+
+def _units_module() -> Any:
+    import importlib.util
+
+    path = ROOT / "ansible_collections/rsc/cluster/plugins/modules/units.py"
+    spec = importlib.util.spec_from_file_location("rsc_units", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_units_decides_from_systemctl_show() -> None:
+    """What a call runs where systemd does (the VMs), from sample `systemctl show` answers:
+    one enable for all, a reload when a unit file changed or is new, restart always, start
+    only what is not running, nothing for what already is as asked."""
+    decide = _units_module().decide
+    props = {
+        "rscctl-health.timer": {"LoadState": "loaded", "UnitFileState": "disabled",
+                                "ActiveState": "inactive", "NeedDaemonReload": "no"},
+        "nftables.service": {"LoadState": "loaded", "UnitFileState": "enabled",
+                             "ActiveState": "active", "NeedDaemonReload": "no"},
+        "mnt-data.mount": {"LoadState": "loaded", "UnitFileState": "generated",
+                           "ActiveState": "active", "NeedDaemonReload": "yes"},
+        "tlshd.service": {"LoadState": "loaded", "UnitFileState": "static",
+                          "ActiveState": "active", "NeedDaemonReload": "no"},
+    }
+    units = [{"name": "rscctl-health.timer", "enabled": True, "state": "started"},
+             {"name": "nftables.service", "enabled": True, "state": "started"},
+             {"name": "mnt-data.mount", "enabled": None, "state": "restarted"},
+             {"name": "tlshd.service", "enabled": False, "state": None}]
+    d = decide(units, props)
+    assert d["todo"] == {"enable": ["rscctl-health.timer"], "disable": [],
+                         "start": ["rscctl-health.timer"], "stop": [],
+                         "restart": ["mnt-data.mount"]}
+    assert d["changed_units"] == ["rscctl-health.timer", "mnt-data.mount"]
+    assert d["started_units"] == ["rscctl-health.timer", "mnt-data.mount"]
+    assert d["daemon_reloaded"]  # an enable, and a unit file changed on disk
+    assert "rscctl-health.timer: disabled" in d["before"]
+    # all as asked and no unit file changed: nothing to run, no reload
+    settled = {n: {**p, "NeedDaemonReload": "no", "UnitFileState":
+                   "enabled" if n == "rscctl-health.timer" else p["UnitFileState"],
+                   "ActiveState": "active"} for n, p in props.items()}
+    calm = [u for u in units if u["state"] != "restarted"]
+    idle = decide(calm, settled)
+    assert idle["changed_units"] == [] and not idle["daemon_reloaded"]
+    assert not any(idle["todo"].values())
+    # a changed unit file alone (a mount's, before its restart) is reloaded for
+    remount = decide([units[2]], {"mnt-data.mount": props["mnt-data.mount"]})
+    assert remount["daemon_reloaded"] and remount["todo"]["restart"] == ["mnt-data.mount"]
+    # a unit whose file is new (not loaded yet) is reloaded for before it is enabled
+    new = decide([{"name": "x.timer", "enabled": True, "state": None}],
+                 {"x.timer": {"LoadState": "not-found", "UnitFileState": "",
+                              "ActiveState": "inactive"}})
+    assert new["todo"]["enable"] == ["x.timer"] and new["daemon_reloaded"]

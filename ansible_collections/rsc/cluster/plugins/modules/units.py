@@ -112,6 +112,50 @@ def _systemctl(module, *args):
         module.fail_json(msg=f"systemctl {' '.join(args)}: {(err or out).strip()}")
 
 
+def decide(units, props, daemon_reload=False):
+    """What one call does, from `systemctl show`'s answers (`props`: {unit: {property:
+    value}}). Pure, so its choices are tested without systemd (tests/apply/test_rsc_modules.py).
+    Each systemctl run costs seconds under emulation: one enable/disable for all the units, then
+    one daemon-reload (`enable --no-reload`), then one start/stop/restart per verb."""
+    todo = {"enable": [], "disable": [], "start": [], "stop": [], "restart": []}
+    before, after, changed_units, started_units = [], [], [], []
+    for u in units:
+        name, pr, changed = u["name"], props.get(u["name"], {}), False
+        if u.get("enabled") is not None:
+            now = pr.get("UnitFileState") or "unknown"
+            if pr.get("LoadState") == "not-found":
+                now = "not-found"
+            is_on = now in _NO_ENABLE
+            if is_on != u["enabled"] and not (now == "static" and not u["enabled"]):
+                verb = "enable" if u["enabled"] else "disable"
+                todo[verb].append(name)
+                before.append(f"{name}: {now}")
+                after.append(f"{name}: {verb}d")
+                changed = True
+        if u.get("state") is not None:
+            active = pr.get("ActiveState") or "unknown"
+            verb = {"started": "start" if active not in ("active", "reloading") else "",
+                    "stopped": "stop" if active in ("active", "activating", "reloading") else "",
+                    "restarted": "restart"}[u["state"]]
+            if verb:
+                todo[verb].append(name)
+                before.append(f"{name}: {active}")
+                after.append(f"{name}: {verb}")
+                if verb != "stop":
+                    started_units.append(name)
+                changed = True
+        if changed:
+            changed_units.append(name)
+    reload = daemon_reload or bool(todo["enable"] or todo["disable"]) or any(
+        pr.get("NeedDaemonReload") == "yes" or pr.get("LoadState") == "not-found"
+        for pr in props.values())
+    if reload:
+        before.append("daemon-reload: pending")
+        after.append("daemon-reload: done")
+    return {"todo": todo, "changed_units": changed_units, "started_units": started_units,
+            "daemon_reloaded": reload, "before": before, "after": after}
+
+
 def main():
     module = AnsibleModule(
         argument_spec={"units": {"type": "list", "elements": "dict", "default": [],
@@ -134,45 +178,10 @@ def main():
                              **result)
         module.exit_json(**result)
     names = [u["name"] for u in units]
-    props = _props(module, names) if names else {}
-    # Each systemctl run costs seconds under emulation: one enable/disable for all the units,
-    # then one daemon-reload (`enable --no-reload`), then one start/stop/restart per verb.
-    todo = {"enable": [], "disable": [], "start": [], "stop": [], "restart": []}
-    before, after = [], []
-    for u in units:
-        name, pr, changed = u["name"], props.get(u["name"], {}), False
-        if u["enabled"] is not None:
-            now = pr.get("UnitFileState") or "unknown"
-            if pr.get("LoadState") == "not-found":
-                now = "not-found"
-            is_on = now in _NO_ENABLE
-            if is_on != u["enabled"] and not (now == "static" and not u["enabled"]):
-                verb = "enable" if u["enabled"] else "disable"
-                todo[verb].append(name)
-                before.append(f"{name}: {now}")
-                after.append(f"{name}: {verb}d")
-                changed = True
-        if u["state"] is not None:
-            active = pr.get("ActiveState") or "unknown"
-            verb = {"started": "start" if active not in ("active", "reloading") else "",
-                    "stopped": "stop" if active in ("active", "activating", "reloading") else "",
-                    "restarted": "restart"}[u["state"]]
-            if verb:
-                todo[verb].append(name)
-                before.append(f"{name}: {active}")
-                after.append(f"{name}: {verb}")
-                if verb != "stop":
-                    result["started_units"].append(name)
-                changed = True
-        if changed:
-            result["changed_units"].append(name)
-    reload = p["daemon_reload"] or bool(todo["enable"] or todo["disable"]) or any(
-        pr.get("NeedDaemonReload") == "yes" or pr.get("LoadState") == "not-found"
-        for pr in props.values())
-    if reload:
-        result["daemon_reloaded"] = True
-        before.append("daemon-reload: pending")
-        after.append("daemon-reload: done")
+    d = decide(units, _props(module, names) if names else {}, p["daemon_reload"])
+    todo, reload = d["todo"], d["daemon_reloaded"]
+    result.update(changed_units=d["changed_units"], started_units=d["started_units"],
+                  daemon_reloaded=reload)
     result["changed"] = bool(result["changed_units"]) or reload
     if not module.check_mode:
         for verb in ("enable", "disable"):
@@ -184,7 +193,8 @@ def main():
             if todo[verb]:
                 _systemctl(module, verb, "--", *todo[verb])
     if module._diff and result["changed"]:
-        result["diff"] = {"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
+        result["diff"] = {"before": "\n".join(d["before"]) + "\n",
+                          "after": "\n".join(d["after"]) + "\n"}
     module.exit_json(**result)
 
 
