@@ -68,6 +68,27 @@ def fingerprint(ctx: Ctx) -> dict[str, str]:
     return out
 
 
+# Actions that run in the controller's worker, never on a node.
+CONTROLLER_SIDE = {"ansible.builtin.assert", "ansible.builtin.set_fact", "ansible.builtin.debug",
+                   "ansible.builtin.meta"}
+
+
+def node_calls(run: Path) -> dict[str, list[str]]:
+    """Per host, the modules a run ran on it (from ansible-runner's job events of every batch;
+    what is delegated to the controller left out)."""
+    calls: dict[str, list[str]] = {}
+    for path in sorted(run.glob("batch-*/artifacts/run/job_events/*.json")):
+        ev = json.loads(path.read_text())
+        data = ev.get("event_data") or {}
+        if ev.get("event") not in ("runner_on_ok", "runner_on_failed", "runner_item_on_ok"):
+            continue
+        if data.get("task_action") in CONTROLLER_SIDE or \
+                (data.get("res") or {}).get("_ansible_delegated_vars"):
+            continue
+        calls.setdefault(data["host"], []).append(data["task_action"])
+    return calls
+
+
 def test_apply_converges_and_a_second_apply_changes_nothing(ctx: Ctx) -> None:
     first = ctx.apply("--batch", "100%")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -87,6 +108,10 @@ def test_apply_converges_and_a_second_apply_changes_nothing(ctx: Ctx) -> None:
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     hosts = ctx.last()
     assert {h: r["changed"] for h, r in hosts.items()} == {h: 0 for h in hosts}
+    # a no-change run is one module call per host: every role's files in one write (the
+    # containers run no systemd, so there is no units call)
+    run = sorted((ctx.runs / "lab").iterdir())[-1]
+    assert node_calls(run) == {h: ["rsc.cluster.files"] for h in hosts}
     assert "canary dgx0001" in again.stderr and "SU 002" in again.stderr
     # --last shows the same summary again
     shown = subprocess.run([RSCCTL, "apply", "--last", "--runs-dir", str(ctx.runs)],

@@ -58,6 +58,7 @@ def test_files_writes_directories_checked_files_and_secrets_in_one_call(tmp_path
     first = _module(tmp_path, "files", args, "--diff")
     assert first["changed_files"] == [str(d), str(d / "planned.nft"), str(tmp_path / "node.key")]
     assert first["skipped_files"] == [str(tmp_path / "unit")] and not (tmp_path / "unit").exists()
+    assert first["missing_requires"] == [str(tmp_path / "no-systemd-here")]
     assert stat.S_IMODE(d.stat().st_mode) == 0o700
     assert (d / "planned.nft").read_text() == "table inet t {}\n"
     assert stat.S_IMODE((tmp_path / "node.key").stat().st_mode) == 0o600
@@ -84,6 +85,56 @@ def test_files_never_writes_what_validate_refuses(tmp_path: Path) -> None:
                                                  "validate": "nft -c -f /dev/null"}]})
     assert res["failed"] and "has no %s" in res["msg"], res
     assert dest.read_text() == "table inet t {}\n"
+
+
+@needs_root
+def test_files_refuses_a_path_given_twice_and_writes_nothing(tmp_path: Path) -> None:
+    """Two roles writing one file would leave whichever came last: refused before any write."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    res = _module(tmp_path, "files", {"files": [{"dest": str(a), "content": "1\n"},
+                                                {"dest": str(b), "content": "2\n"},
+                                                {"dest": f"{tmp_path}//a", "content": "3\n"}]})
+    assert res["failed"] and f"given twice (two roles write one path?): {a}" in res["msg"], res
+    assert not a.exists() and not b.exists()
+    res = _module(tmp_path, "files", {"directories": [{"path": str(a)}],
+                                      "secrets": [{"dest": str(a), "content": "k\n"}]})
+    assert res["failed"] and "given twice" in res["msg"] and not a.exists(), res
+
+
+def _filter(name: str) -> Any:
+    import importlib.util
+
+    path = ROOT / f"ansible_collections/rsc/cluster/plugins/filter/{name}.py"
+    spec = importlib.util.spec_from_file_location(f"rsc_filter_{name}", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_parts_gathers_the_roles_in_order_and_drops_units_without_their_requirement() -> None:
+    parts = _filter("converge").parts
+    host = {"base_part": {"files": [{"dest": "/etc/hostname"}]},
+            "health_part": {"directories": [{"path": "/etc/rscctl"}],
+                            "files": [{"dest": "/usr/local/sbin/rscctl-health"}],
+                            "units": [{"name": "rscctl-health.timer", "enabled": True,
+                                       "requires": "/run/systemd/system"}]},
+            "firewall_part": {"files": [{"dest": "/var/lib/rscctl/firewall/planned.nft"}],
+                              "units": [{"name": "nftables.service", "enabled": True}]}}
+    roles = ["base", "fabric", "firewall", "health"]  # fabric did not run here
+    assert [f["dest"] for f in parts(host, roles, "files")] == [
+        "/etc/hostname", "/var/lib/rscctl/firewall/planned.nft", "/usr/local/sbin/rscctl-health"]
+    assert parts(host, roles, "secrets") == []
+    assert parts(host, roles, "units") == [
+        {"name": "nftables.service", "enabled": True},
+        {"name": "rscctl-health.timer", "enabled": True}]
+    assert parts(host, roles, "units", ["/run/systemd/system"]) == [
+        {"name": "nftables.service", "enabled": True}]
+    assert parts(host, ["base"], "units") == []  # --tags base: only base's part
+    with pytest.raises(ValueError, match="kind 'file' is none of"):
+        parts(host, roles, "file")
+    with pytest.raises(ValueError, match="base_part: unknown key.s. file"):
+        parts({"base_part": {"file": []}}, roles, "files")
 
 
 def test_units_without_systemd_fails_or_skips_as_asked(tmp_path: Path) -> None:

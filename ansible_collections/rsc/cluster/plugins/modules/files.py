@@ -1,9 +1,10 @@
 #!/usr/bin/python
-"""rsc.cluster.files: a role's files and directories written in one module call.
+"""rsc.cluster.files: a host's files and directories written in one module call.
 
 Under qemu's software emulation (the lab's VMs) each module call costs ~5 s of guest CPU
-(python start-up, AnsiballZ's imports), so a role writes everything it has in one call: files
-rendered on the controller, secrets (no_log), checked files (validate) and the directories."""
+(python start-up, AnsiballZ's imports), and ~0.3 s on a lab container, so the converge role
+writes everything every role of site.yml has for a host in one call: files rendered on the
+controller, secrets (no_log), checked files (validate) and the directories."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ description:
   - One call per host instead of three round trips per file (stat, transfer, copy), which is
     most of the time a no-change run of rscctl's roles takes.
   - Supports check mode and diff mode (a secret's content is never shown).
+  - A path given twice (two roles writing one file) is refused before anything is written.
 options:
   files:
     description: The files to write.
@@ -36,6 +38,10 @@ options:
         description: Write the file only where this path exists (e.g. C(/run/systemd/system)
           for a unit file); otherwise it is listed in C(skipped_files).
         type: str
+      unsafe_writes:
+        description: Write in place when renaming over the file fails because it is busy (a
+          bind mount, as podman's /etc/hosts and /etc/hostname); unset, O(unsafe_writes).
+        type: bool
   secrets:
     description: Files as in O(files) whose content is kept out of logs and diffs (keys).
     type: list
@@ -58,8 +64,7 @@ options:
       owner: {description: Owner., type: str, default: root}
       group: {description: Group., type: str, default: root}
   unsafe_writes:
-    description: Write in place when renaming over the file fails because it is busy (a bind
-      mount, as podman's /etc/hosts and /etc/hostname).
+    description: For every file that does not set its own C(unsafe_writes).
     type: bool
     default: false
 author: rscctl
@@ -88,6 +93,12 @@ skipped_files:
   type: list
   elements: str
   returned: always
+missing_requires:
+  description: The C(requires) paths found absent (the converge role starts no unit that
+    requires one).
+  type: list
+  elements: str
+  returned: always
 """
 
 import errno  # noqa: E402
@@ -103,7 +114,8 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 _COMMON = {"mode": {"type": "raw"}, "owner": {"type": "str", "default": "root"},
            "group": {"type": "str", "default": "root"}}
 _FILE = {"dest": {"type": "str", "required": True}, "content": {"type": "str", "default": ""},
-         **_COMMON, "validate": {"type": "str"}, "requires": {"type": "str"}}
+         **_COMMON, "validate": {"type": "str"}, "requires": {"type": "str"},
+         "unsafe_writes": {"type": "bool"}}
 _SECRET = {"dest": {"type": "str", "required": True},
            "content": {"type": "str", "default": "", "no_log": True}, **_COMMON}
 _DIR = {"path": {"type": "str", "required": True}, **_COMMON}
@@ -198,10 +210,12 @@ def _directory(module, spec, changed, diffs):
                          changed_files=changed[:-1])
 
 
-def _file(module, spec, secret, changed, skipped, diffs):
+def _file(module, spec, secret, changed, skipped, diffs, missing):
     dest = spec["dest"]
     if spec.get("requires") and not os.path.exists(spec["requires"]):
         skipped.append(dest)
+        if spec["requires"] not in missing:
+            missing.append(spec["requires"])
         return
     data = (spec["content"] or "").encode("utf-8")
     mode = _mode(module, spec, "0600" if secret else "0644", dest)
@@ -226,8 +240,10 @@ def _file(module, spec, secret, changed, skipped, diffs):
                           "before": (before or b"").decode("utf-8", "replace"),
                           "after": data.decode("utf-8", "replace")})
     if not module.check_mode:
+        unsafe = spec.get("unsafe_writes")
         try:
-            _write(dest, data, mode, uid, gid, module.params["unsafe_writes"])
+            _write(dest, data, mode, uid, gid,
+                   module.params["unsafe_writes"] if unsafe is None else unsafe)
         except OSError as exc:
             module.fail_json(msg=f"{dest}: cannot write ({exc.strerror})",
                              changed_files=changed[:-1])
@@ -243,15 +259,31 @@ def main():
                        "unsafe_writes": {"type": "bool", "default": False}},
         supports_check_mode=True,
     )
-    changed, skipped, diffs = [], [], []
-    for spec in module.params["directories"]:
+    p = module.params
+    twice = duplicates([s["path"] for s in p["directories"]]
+                       + [s["dest"] for s in p["files"] + p["secrets"]])
+    if twice:
+        module.fail_json(msg=f"given twice (two roles write one path?): {', '.join(twice)}; "
+                             "nothing written")
+    changed, skipped, diffs, missing = [], [], [], []
+    for spec in p["directories"]:
         _directory(module, spec, changed, diffs)
-    for spec in module.params["files"]:
-        _file(module, spec, False, changed, skipped, diffs)
-    for spec in module.params["secrets"]:
-        _file(module, spec, True, changed, skipped, diffs)
+    for spec in p["files"]:
+        _file(module, spec, False, changed, skipped, diffs, missing)
+    for spec in p["secrets"]:
+        _file(module, spec, True, changed, skipped, diffs, missing)
     module.exit_json(changed=bool(changed), changed_files=changed, skipped_files=skipped,
-                     diff=diffs)
+                     missing_requires=missing, diff=diffs)
+
+
+def duplicates(paths):
+    """The paths given more than once, in first-seen order (normalised: `/a//b` is `/a/b`)."""
+    seen, twice = set(), []
+    for path in (os.path.normpath(x) for x in paths):
+        if path in seen and path not in twice:
+            twice.append(path)
+        seen.add(path)
+    return twice
 
 
 if __name__ == "__main__":
