@@ -65,6 +65,10 @@ def test_files_writes_directories_checked_files_and_secrets_in_one_call(tmp_path
     shown = json.dumps(first)  # the result and, before it, the diff
     assert "table inet t" in shown, "the diff is shown"
     assert "SECRET-KEY-BYTES" not in shown, "a secret shows in the result or diff"
+    # the result names each file but does not echo its content back (the diff shows it);
+    # -vvv shows a result's invocation
+    echoed = json.dumps(_module(tmp_path, "files", args, "-vvv")["invocation"])
+    assert str(d / "planned.nft") in echoed and "table inet t" not in echoed, echoed
     assert "+(secret, not shown)" in first["stdout_before"], first["stdout_before"]
     again = _module(tmp_path, "files", args)
     assert not again["changed"] and again["changed_files"] == [], again

@@ -273,7 +273,19 @@ def main():
     for spec in p["secrets"]:
         _file(module, spec, True, changed, skipped, diffs, missing)
     module.exit_json(changed=bool(changed), changed_files=changed, skipped_files=skipped,
-                     missing_requires=missing, diff=diffs)
+                     missing_requires=missing, diff=diffs, invocation=invocation(p))
+
+
+def invocation(params):
+    """The call's arguments as the result shows them (-vvv, ansible-runner's events): every
+    entry without its content. Ansible would echo every file back, a host's whole set of
+    files (~85 KB on a lab node) in each result, parsed and stored again on the controller."""
+    def brief(spec):
+        return {k: v for k, v in spec.items() if k != "content" and v is not None}
+
+    return {"module_args": {**{k: [brief(s) for s in params[k]]
+                               for k in ("directories", "files", "secrets")},
+                            "unsafe_writes": params["unsafe_writes"]}}
 
 
 def duplicates(paths):
