@@ -210,7 +210,13 @@ class Jump:
         try:
             yield client
         finally:
+            transport = client.get_transport()
             client.close()
+            # Its thread closes the channel through the bastion on its way out: waited for,
+            # or it may do so after the bastion's connection is closed (an EOFError traceback
+            # from a thread, printed under the run's output).
+            if transport is not None:
+                transport.join(timeout=5)
 
     def _direct_again(self) -> paramiko.SSHClient:
         """The bastion itself: a second, fresh connection (not the shared one)."""

@@ -113,6 +113,8 @@ def test_apply_converges_and_a_second_apply_changes_nothing(ctx: Ctx) -> None:
     run = sorted((ctx.runs / "lab").iterdir())[-1]
     assert node_calls(run) == {h: ["rsc.cluster.files"] for h in hosts}
     assert "canary dgx0001" in again.stderr and "SU 002" in again.stderr
+    # no thread of the confirm or proof sessions dies noisily (paramiko's, at close)
+    assert "Traceback" not in first.stderr + again.stderr, again.stderr[-3000:]
     # --last shows the same summary again
     shown = subprocess.run([RSCCTL, "apply", "--last", "--runs-dir", str(ctx.runs)],
                            capture_output=True, text=True, check=False)
