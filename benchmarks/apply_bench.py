@@ -4,7 +4,9 @@ strategy, facts gathered, no pipelining) on a fresh lab. Goal (issue 11): the no
 at least 3x faster than stock's.
 
 Both use the same roles and batches (canary, then the rest: --batch 100%), so the figures
-compare settings; the roles' one-call file writes (rsc.cluster.files) are in both.
+compare settings; the converge role's one write per host (rsc.cluster.files) is in both. Each
+run's CPU is the machine's (the lab's nodes share its cores), split into the controller's
+(rscctl, ansible-playbook and its workers, ssh) and the nodes' (the containers' cgroups).
 
     sudo .venv/bin/python benchmarks/apply_bench.py [--sus 4] [--nodes-per-su 8]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -29,6 +32,7 @@ from lab_bench import lab_build  # noqa: E402
 from rscctl.apply import run  # noqa: E402
 from rscctl.cli import main as rscctl  # noqa: E402
 from rscctl.lab import lifecycle  # noqa: E402
+from rscctl.lab.state import LabState  # noqa: E402
 
 STOCK_ENV = {"ANSIBLE_PIPELINING": "False", "ANSIBLE_STRATEGY": "linear",
              "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s"}
@@ -53,14 +57,39 @@ def machine_cpu_s() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def one(label: str, opts: run.Options) -> float:
+def controller_cpu_s() -> float:
+    """CPU seconds of this process and its waited-for children (ansible-playbook, its
+    workers, ssh clients): the controller's share of a run."""
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                 resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def nodes_cpu_s(lab: LabState) -> float | None:
+    """CPU seconds the lab's containers have spent (their cgroups' cpuacct; None where this
+    machine keeps them elsewhere): the nodes' share of a run (sshd, sudo, the modules)."""
+    ids = lifecycle.engine(lab.state_dir)("inspect", "--format", "{{.Id}}",
+                                          *lab.containers).stdout.split()
+    total = 0
+    for cid in ids:
+        usage = Path(f"/sys/fs/cgroup/cpuacct/libpod_parent/libpod-{cid}/cpuacct.usage")
+        if not usage.is_file():
+            return None
+        total += int(usage.read_text())
+    return total / 1e9
+
+
+def one(label: str, opts: run.Options, lab: LabState) -> float:
     t0, c0, l0 = time.perf_counter(), machine_cpu_s(), os.getloadavg()[0]
+    k0, n0 = controller_cpu_s(), nodes_cpu_s(lab)
     s = run.apply(opts, lambda _m: None)
     wall, cpu = time.perf_counter() - t0, machine_cpu_s() - c0
+    ctl, n1 = controller_cpu_s() - k0, nodes_cpu_s(lab)
+    nodes = f"{n1 - n0:6.1f}" if n0 is not None and n1 is not None else "     ?"
     changed = sum(1 for r in s.hosts.values() if r.changed)
     bad = [h for h, r in s.hosts.items() if r.status in ("failed", "unreachable")]
-    print(f"  {label:28} {wall:7.1f} s  {cpu:7.1f} CPU-s  {len(s.hosts)} hosts, "
-          f"{changed} changed (load {l0:.1f} at start)"
+    print(f"  {label:26} {wall:6.1f} s {cpu:6.1f} CPU-s (controller {ctl:5.1f}, nodes "
+          f"{nodes})  {len(s.hosts)} hosts, {changed} changed (load {l0:.1f} at start)"
           + (f", FAILED {bad[:3]} (see {s.run_dir})" if bad else ""), flush=True)
     return wall
 
@@ -80,7 +109,7 @@ def main() -> None:
     results: dict[str, float] = {}
     for mode in ("stock", "rscctl"):
         state = tmp / f"lab-{mode}"
-        lifecycle.up(str(decl), state, out / "plan.json")
+        lab = lifecycle.up(str(decl), state, out / "plan.json")
         try:
             access = run.Access(ssh_config=state / "ssh_config",
                                 known_hosts=state / "known_hosts", user="rscctl",
@@ -94,8 +123,8 @@ def main() -> None:
                                    playbook=stock_playbook(tmp))
             else:
                 opts = run.Options(**base, forks=50)  # type: ignore[arg-type]
-            results[f"{mode} first"] = one(f"{mode}: first run", opts)
-            results[f"{mode} rerun"] = one(f"{mode}: no-change rerun", opts)
+            results[f"{mode} first"] = one(f"{mode}: first run", opts, lab)
+            results[f"{mode} rerun"] = one(f"{mode}: no-change rerun", opts, lab)
         finally:
             lifecycle.down(state)
     ratio = results["stock rerun"] / results["rscctl rerun"]
