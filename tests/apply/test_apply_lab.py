@@ -19,6 +19,7 @@ import pytest
 
 from rscctl.lab.lifecycle import engine
 from rscctl.lab.state import LabState
+from tests.apply.runevents import node_calls
 from tests.lab.fixtures import needs_lab, planned_lab
 
 pytestmark = [pytest.mark.lab, needs_lab]
@@ -66,27 +67,6 @@ def fingerprint(ctx: Ctx) -> dict[str, str]:
                                       for p in MANAGED))
         out[h] = hashlib.sha256(text.encode()).hexdigest()
     return out
-
-
-# Actions that run in the controller's worker, never on a node.
-CONTROLLER_SIDE = {"ansible.builtin.assert", "ansible.builtin.set_fact", "ansible.builtin.debug",
-                   "ansible.builtin.meta"}
-
-
-def node_calls(run: Path) -> dict[str, list[str]]:
-    """Per host, the modules a run ran on it (from ansible-runner's job events of every batch;
-    what is delegated to the controller left out)."""
-    calls: dict[str, list[str]] = {}
-    for path in sorted(run.glob("batch-*/artifacts/run/job_events/*.json")):
-        ev = json.loads(path.read_text())
-        data = ev.get("event_data") or {}
-        if ev.get("event") not in ("runner_on_ok", "runner_on_failed", "runner_item_on_ok"):
-            continue
-        if data.get("task_action") in CONTROLLER_SIDE or \
-                (data.get("res") or {}).get("_ansible_delegated_vars"):
-            continue
-        calls.setdefault(data["host"], []).append(data["task_action"])
-    return calls
 
 
 def test_apply_converges_and_a_second_apply_changes_nothing(ctx: Ctx) -> None:

@@ -137,7 +137,7 @@ def test_parts_gathers_the_roles_in_order_and_drops_units_without_their_requirem
     assert parts(host, ["base"], "units") == []  # --tags base: only base's part
     with pytest.raises(ValueError, match="kind 'file' is none of"):
         parts(host, roles, "file")
-    with pytest.raises(ValueError, match="base_part: unknown key.s. file"):
+    with pytest.raises(ValueError, match=r"base_part: unknown key\(s\) file"):
         parts({"base_part": {"file": []}}, roles, "files")
 
 

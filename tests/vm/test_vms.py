@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from rscctl.lab import box
+from tests.apply.runevents import node_calls
 from tests.vm.conftest import BASTION, HOSTS, Vms
 
 pytestmark = [pytest.mark.slow, pytest.mark.lab, pytest.mark.vm]
@@ -85,6 +86,10 @@ def test_apply_converges_and_a_second_apply_changes_nothing(vms: Vms) -> None:
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     again = _summary(vms)
     assert {h: r["changed"] for h, r in again.items()} == dict.fromkeys(HOSTS, 0), again
+    # a no-change apply is two module calls per host: every role's files in one write, every
+    # role's units in one call (each costs 10-30 s of guest CPU under emulation)
+    run = sorted((vms.runs / "vmlab").iterdir())[-1]
+    assert node_calls(run) == {h: ["rsc.cluster.files", "rsc.cluster.units"] for h in HOSTS}
 
 
 def _boot_id(vms: Vms, host: str) -> str:
