@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rscctl.apply.invcache import load
+from rscctl.errors import UserError
 from rscctl.planjson import read_plan
 
 LINUX_GROUP = "linux_host"
@@ -75,4 +76,8 @@ def write(plan_file: Path, directory: Path) -> int:
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit("usage: python -m rscctl.health.planned PLAN_JSON DIR")
-    print(write(Path(sys.argv[1]), Path(sys.argv[2])))
+    try:
+        print(write(Path(sys.argv[1]), Path(sys.argv[2])))
+    except UserError as exc:  # the health role shows this line, not a traceback
+        print(f"rscctl: {exc}", file=sys.stderr)
+        sys.exit(2)

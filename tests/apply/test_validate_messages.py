@@ -20,11 +20,14 @@ VARS: dict[str, Any] = {
 }
 
 
-def _play(tmp_path: Path, playbook: str, host_vars: dict[str, Any], group: str) -> str:
+def _play(tmp_path: Path, playbook: str, host_vars: dict[str, Any], group: str,
+          plan_json: bool = True) -> str:
     """ansible-playbook's output; the play is stopped by the failed check (rc 2). site.yml
     runs with a tag no role has: only `always` (validate, converge) runs."""
     (tmp_path / "plan").mkdir(exist_ok=True)
     (tmp_path / "plan" / "hosts").write_text("10.0.0.1 dgx0001\n")
+    if plan_json:
+        (tmp_path / "plan" / "plan.json").touch()
     inv = tmp_path / "inv.yml"
     inv.write_text(yaml.safe_dump({"all": {"children": {"linux_host": {"children": {group: {
         "hosts": {HOST: {"rsc_plan_dir": str(tmp_path / "plan"), **host_vars}}}}}}}}))
@@ -63,3 +66,12 @@ def test_nfs_input_and_then_the_certificate(tmp_path: Path) -> None:
     assert said in _play(tmp_path, "nfs-tls.yml", plain, "nfs_client")
     out = _play(tmp_path, "nfs-tls.yml", nfs, "nfs_client")
     assert (f"no certificate for dgx0001 in {tmp_path / 'sec'}; run `rscctl pki lab`") in out, out
+
+
+def test_a_plan_directory_without_its_plan_is_stopped(tmp_path: Path) -> None:
+    """Before the health role's controller step reads plan.json (which would fail with less)."""
+    (tmp_path / "plan").mkdir()
+    (tmp_path / "plan" / "hosts").write_text("10.0.0.1 dgx0001\n")
+    out = _play(tmp_path, "site.yml", VARS, "gpu_node", plan_json=False)
+    assert (f"no {tmp_path / 'plan'}/hosts or plan.json on the controller; run `rscctl plan "
+            "lab`") in out, out

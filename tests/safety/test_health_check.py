@@ -116,3 +116,15 @@ def test_guard_and_check_hash_the_loaded_ruleset_alike(tmp_path: Path) -> None:
     assert guard.canonical_hash(one) == check.canonical_hash(one)
     assert check.canonical_hash(one) != check.canonical_hash(two)
     assert json.loads(one)["nftables"]
+
+
+def test_the_specs_step_says_a_missing_plan_in_one_line(tmp_path: Path) -> None:
+    """The health role runs it on the controller: a missing plan is its message, exit 2."""
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "rscctl.health.planned",
+                          str(tmp_path / "plan.json"), str(tmp_path / "specs")],
+                         capture_output=True, text=True, check=False, timeout=60)
+    assert res.returncode == 2, res
+    assert res.stderr == (f"rscctl: {tmp_path / 'plan.json'}: no plan here; run `rscctl plan "
+                          "BUILD` first\n"), res.stderr
